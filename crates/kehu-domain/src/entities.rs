@@ -146,6 +146,33 @@ impl OrderStatus {
     }
 }
 
+impl Aggregates {
+    /// The aggregates of a set of orders given as (date, amount, cost, status):
+    /// the definition that storage maintains incrementally and verifies.
+    pub fn from_orders(
+        orders: impl IntoIterator<Item = (NaiveDate, i64, Option<i64>, OrderStatus)>,
+    ) -> Aggregates {
+        let mut a = Aggregates::default();
+        let mut days = std::collections::BTreeSet::new();
+        for (date, amount, cost, status) in orders {
+            if !status.counts() {
+                continue;
+            }
+            a.first_order_date = Some(a.first_order_date.map_or(date, |d| d.min(date)));
+            a.last_order_date = Some(a.last_order_date.map_or(date, |d| d.max(date)));
+            a.order_count += 1;
+            days.insert(date);
+            a.total_amount += amount;
+            if let Some(c) = cost {
+                a.total_profit += amount - c;
+                a.profit_order_count += 1;
+            }
+        }
+        a.purchase_days = days.len() as i64;
+        a
+    }
+}
+
 /// A customer with its maintained aggregates.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Customer {

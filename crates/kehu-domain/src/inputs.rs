@@ -186,7 +186,9 @@ impl CustomerDraft {
 
     /// The search terms of this customer's own fields.
     pub fn search_terms(&self, terms: &mut crate::search::Terms) {
-        terms.name(&self.name);
+        // The legal form (有限公司, Ltd.) is in almost every name and says
+        // nothing; leaving it out keeps the index a third smaller.
+        terms.name(&self.name_key());
         if let Some(m) = &self.mobile {
             terms.phone(m);
         }

@@ -112,6 +112,12 @@ pub fn query_prefixes(query: &str) -> Vec<String> {
         return Vec::new();
     }
     let mut out = vec![q.clone()];
+    // Names are indexed without their legal form, so a query that spells
+    // it out (`华为技术有限公司`) must drop it too.
+    let key: String = crate::text::company_key(&q);
+    if !key.is_empty() && key != q {
+        out.push(key);
+    }
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
     let phone_like = q.chars().all(|c| c.is_ascii_digit() || c == '+');
     if phone_like && digits.len() >= 3 {

@@ -1,0 +1,377 @@
+//! Bulk loading for imports and the demo generator: multi-row inserts in one
+//! transaction, so a load is applied completely or not at all, whatever
+//! happens to the process in between.
+//!
+//! Ids are reserved up front (a dialect branch: PostgreSQL draws them from
+//! the identity sequence, SQLite counts on from the largest id while it
+//! holds the single write lock), which lets the caller link contacts and
+//! orders to customers without reading anything back.
+
+use chrono::{DateTime, Utc};
+use kehu_domain::inputs::{ContactDraft, CustomerDraft, OrderDraft};
+use kehu_domain::*;
+use sqlx::Row;
+
+use crate::error::StoreResult;
+use crate::search::Searchable;
+use crate::sql::{insert_rows, Arg, Sql};
+use crate::{Engine, Store, WriteTx};
+
+/// A customer to insert, with everything storage would otherwise derive.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    pub id: CustomerId,
+    pub draft: CustomerDraft,
+    pub owner: UserId,
+    pub team: Option<TeamId>,
+    pub created_at: DateTime<Utc>,
+    /// Must equal `Aggregates::from_orders` of the orders loaded with it;
+    /// `kehu aggregates --verify` checks exactly that.
+    pub aggregates: Aggregates,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    pub id: ContactId,
+    pub draft: ContactDraft,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInteraction {
+    pub customer_id: CustomerId,
+    pub contact_id: Option<ContactId>,
+    pub channel: Channel,
+    pub content: String,
+    pub occurred_at: DateTime<Utc>,
+    pub user_id: UserId,
+    pub next_follow_up: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub customer_id: Option<CustomerId>,
+    pub title: String,
+    pub due_date: chrono::NaiveDate,
+    pub assignee_id: UserId,
+    pub done_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A transaction open for bulk writes.
+pub struct Bulk {
+    tx: WriteTx,
+    engine: Engine,
+    now: i64,
+    by: Option<UserId>,
+    /// SQLite only: the next free id per [`IdTable`], once known.
+    next_id: [i64; 2],
+}
+
+/// Tables whose ids can be reserved.
+#[derive(Debug, Clone, Copy)]
+pub enum IdTable {
+    Customers,
+    Contacts,
+}
+
+impl Store {
+    /// Opens a bulk transaction on behalf of `by` (None for system loads).
+    pub async fn bulk(&self, by: Option<UserId>) -> StoreResult<Bulk> {
+        Ok(Bulk {
+            tx: self.begin_write().await?,
+            engine: self.engine(),
+            now: self.now_ms(),
+            by,
+            next_id: [0; 2],
+        })
+    }
+}
+
+impl Bulk {
+    /// Reserves `n` fresh ids of a table.
+    pub async fn reserve_ids(&mut self, table: IdTable, n: usize) -> StoreResult<Vec<i64>> {
+        let name = match table {
+            IdTable::Customers => "customers",
+            IdTable::Contacts => "contacts",
+        };
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        match self.engine {
+            Engine::Postgres => {
+                let rows = Sql::new(&format!(
+                    "SELECT nextval(pg_get_serial_sequence('{name}', 'id')) AS id \
+                     FROM generate_series(1, "
+                ))
+                .bind(n as i64)
+                .push(")")
+                .query()
+                .fetch_all(&mut *self.tx.tx)
+                .await?;
+                rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+            }
+            Engine::Sqlite => {
+                // Holding the write lock, nobody else inserts meanwhile;
+                // ranges handed out earlier in this load are remembered in
+                // case their rows are not written yet.
+                let max: i64 = sqlx::query(&format!(
+                    "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS m FROM {name}"
+                ))
+                .fetch_one(&mut *self.tx.tx)
+                .await?
+                .try_get("m")?;
+                let next = &mut self.next_id[table as usize];
+                let start = (*next).max(max + 1);
+                *next = start + n as i64;
+                Ok((start..start + n as i64).collect())
+            }
+        }
+    }
+
+    pub async fn customers(&mut self, rows: &[NewCustomer]) -> StoreResult<()> {
+        let d = |d: Option<chrono::NaiveDate>| d.map(crate::rows::date_text).unwrap_or_default();
+        let by = self.by.map(|u| u.0);
+        insert_rows(
+            &mut self.tx.tx,
+            "INSERT INTO customers (id, kind, name, name_key, classification, status, source, \
+             province, city, industry, size, mobile, email, external_id, notes, owner_id, team_id, \
+             attributes, first_order_date, last_order_date, order_count, purchase_days, \
+             total_amount, total_profit, profit_order_count, created_by, created_at, updated_at)",
+            28,
+            rows.iter().map(|c| {
+                let k = &c.draft;
+                let a = &c.aggregates;
+                let at = c.created_at.timestamp_millis();
+                vec![
+                    Arg::I64(c.id.0),
+                    k.kind.as_str().into(),
+                    k.name.clone().into(),
+                    k.name_key().into(),
+                    k.classification.as_str().into(),
+                    k.status.as_str().into(),
+                    k.source.clone().into(),
+                    k.province.clone().into(),
+                    k.city.clone().into(),
+                    k.industry.clone().into(),
+                    k.size.clone().into(),
+                    k.mobile.as_ref().map(|m| m.as_str().to_owned()).into(),
+                    k.email.as_ref().map(|m| m.as_str().to_owned()).into(),
+                    k.external_id.clone().into(),
+                    k.notes.clone().into(),
+                    c.owner.0.into(),
+                    c.team.map(|t| t.0).into(),
+                    serde_json::to_string(&k.attributes)
+                        .unwrap_or_else(|_| "{}".into())
+                        .into(),
+                    d(a.first_order_date).into(),
+                    d(a.last_order_date).into(),
+                    a.order_count.into(),
+                    a.purchase_days.into(),
+                    a.total_amount.into(),
+                    a.total_profit.into(),
+                    a.profit_order_count.into(),
+                    by.into(),
+                    at.into(),
+                    at.into(),
+                ]
+            }),
+        )
+        .await?;
+        insert_rows(
+            &mut self.tx.tx,
+            "INSERT INTO customer_tags (customer_id, dimension, value)",
+            3,
+            rows.iter().flat_map(|c| {
+                let mut seen = std::collections::BTreeSet::new();
+                c.draft
+                    .tags
+                    .iter()
+                    .filter(move |t| seen.insert((t.dimension.clone(), t.value.clone())))
+                    .map(|t| {
+                        vec![
+                            Arg::I64(c.id.0),
+                            t.dimension.clone().into(),
+                            t.value.clone().into(),
+                        ]
+                    })
+                    .collect::<Vec<_>>()
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn contacts(&mut self, rows: &[NewContact]) -> StoreResult<()> {
+        let by = self.by.map(|u| u.0);
+        insert_rows(
+            &mut self.tx.tx,
+            "INSERT INTO contacts (id, customer_id, name, department, title, level, superior_id, \
+             business_area, authority_scope, budget_authority, is_key_decision_maker, mobile, \
+             wechat, email, other_channels, closeness, notes, created_by, created_at, updated_at)",
+            20,
+            rows.iter().map(|c| {
+                let d = &c.draft;
+                let at = c.created_at.timestamp_millis();
+                vec![
+                    Arg::I64(c.id.0),
+                    d.customer_id.0.into(),
+                    d.name.clone().into(),
+                    d.department.clone().into(),
+                    d.title.clone().into(),
+                    d.level.map(|v| v.as_str()).into(),
+                    d.superior_id.map(|v| v.0).into(),
+                    d.business_area.clone().into(),
+                    d.authority_scope.clone().into(),
+                    d.budget_authority.map(|v| v.as_str()).into(),
+                    d.is_key_decision_maker.into(),
+                    d.mobile.as_ref().map(|m| m.as_str().to_owned()).into(),
+                    d.wechat.clone().into(),
+                    d.email.as_ref().map(|m| m.as_str().to_owned()).into(),
+                    d.other_channels.clone().into(),
+                    d.closeness.as_str().into(),
+                    d.notes.clone().into(),
+                    by.into(),
+                    at.into(),
+                    at.into(),
+                ]
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn interactions(&mut self, rows: &[NewInteraction]) -> StoreResult<()> {
+        insert_rows(
+            &mut self.tx.tx,
+            "INSERT INTO interactions (customer_id, contact_id, channel, content, occurred_at, \
+             user_id, next_follow_up, created_at, updated_at)",
+            9,
+            rows.iter().map(|i| {
+                let at = i.occurred_at.timestamp_millis();
+                vec![
+                    Arg::I64(i.customer_id.0),
+                    i.contact_id.map(|c| c.0).into(),
+                    i.channel.as_str().into(),
+                    i.content.clone().into(),
+                    at.into(),
+                    i.user_id.0.into(),
+                    i.next_follow_up.map(crate::rows::date_text).into(),
+                    at.into(),
+                    at.into(),
+                ]
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn tasks(&mut self, rows: &[NewTask]) -> StoreResult<()> {
+        let by = self.by.map(|u| u.0);
+        insert_rows(
+            &mut self.tx.tx,
+            "INSERT INTO tasks (customer_id, title, due_date, assignee_id, done_at, created_by, \
+             created_at, updated_at)",
+            8,
+            rows.iter().map(|t| {
+                let at = t.created_at.timestamp_millis();
+                vec![
+                    Arg::OptI64(t.customer_id.map(|c| c.0)),
+                    t.title.clone().into(),
+                    crate::rows::date_text(t.due_date).into(),
+                    t.assignee_id.0.into(),
+                    t.done_at.map(|d| d.timestamp_millis()).into(),
+                    by.into(),
+                    at.into(),
+                    at.into(),
+                ]
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts orders as they are; the caller either supplied matching
+    /// aggregates with new customers or calls [`Bulk::recompute`].
+    pub async fn orders(&mut self, rows: &[(OrderDraft, DateTime<Utc>)]) -> StoreResult<()> {
+        let by = self.by.map(|u| u.0);
+        insert_rows(
+            &mut self.tx.tx,
+            "INSERT INTO orders (customer_id, external_id, order_date, amount, currency, cost, \
+             status, note, created_by, created_at, updated_at)",
+            11,
+            rows.iter().map(|(o, created)| {
+                let at = created.timestamp_millis();
+                let mut v: Vec<Arg> = crate::orders::order_values(o)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect();
+                v.extend([Arg::OptI64(by), at.into(), at.into()]);
+                v
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Writes the search terms of customers inserted in this load.
+    pub async fn search_terms(&mut self, rows: &[(CustomerId, Searchable)]) -> StoreResult<()> {
+        insert_rows(
+            &mut self.tx.tx,
+            "INSERT INTO customer_search (term, customer_id)",
+            2,
+            rows.iter().flat_map(|(id, s)| {
+                s.terms()
+                    .into_iter()
+                    .map(move |t| vec![Arg::Text(t), Arg::I64(id.0)])
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Rebuilds the search terms of existing customers that gained contacts.
+    pub async fn rebuild_search(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
+        for id in ids {
+            crate::search::rebuild(&mut self.tx.tx, *id).await?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes the aggregates of existing customers that gained orders.
+    pub async fn recompute(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
+        for id in ids {
+            crate::aggregates::recompute(&mut self.tx.tx, *id).await?;
+        }
+        Ok(())
+    }
+
+    /// One audit row per loaded record.
+    pub async fn audit(&mut self, entity: &str, action: &str, ids: &[i64]) -> StoreResult<()> {
+        let now = self.now;
+        let by = self.by.map(|u| u.0);
+        insert_rows(
+            &mut self.tx.tx,
+            "INSERT INTO audit_log (at, actor_id, entity, entity_id, action, before, after)",
+            7,
+            ids.iter().map(|id| {
+                vec![
+                    Arg::I64(now),
+                    by.into(),
+                    entity.into(),
+                    (*id).into(),
+                    action.into(),
+                    Arg::OptText(None),
+                    Arg::OptText(None),
+                ]
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Makes the whole load visible at once.
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await
+    }
+}

@@ -1,0 +1,651 @@
+//! Customers: CRUD, filtered keyset lists, search, duplicates and transfer.
+
+use chrono::{DateTime, Utc};
+use kehu_domain::inputs::{CustomerDraft, CustomerInput};
+use kehu_domain::*;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+use crate::audit::{record, snap, Change};
+use crate::cursor::{Cursor, CursorKey};
+use crate::error::{StoreError, StoreResult};
+use crate::rows::{self, CUSTOMER_COLS};
+use crate::sql::{insert_rows, Arg, Sql};
+use crate::{search, Page, Scoped};
+
+/// Filters of the customer list; all present ones must hold.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    pub classification: Option<Classification>,
+    pub status: Option<CustomerStatus>,
+    pub owner_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    pub tag: Option<Tag>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub industry: Option<String>,
+    pub source: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Name, pinyin, initials, phone or email.
+    pub q: Option<String>,
+}
+
+/// Sort keys of the customer list; each has an index for keyset paging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CustomerSort {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    Name,
+    TotalAmount,
+    LastOrderDate,
+}
+
+impl CustomerSort {
+    pub const KEYS: &'static [&'static str] = &[
+        "created_at",
+        "updated_at",
+        "name",
+        "total_amount",
+        "last_order_date",
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "created_at" => Self::CreatedAt,
+            "updated_at" => Self::UpdatedAt,
+            "name" => Self::Name,
+            "total_amount" => Self::TotalAmount,
+            "last_order_date" => Self::LastOrderDate,
+            _ => return None,
+        })
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::Name => "name",
+            Self::TotalAmount => "total_amount",
+            Self::LastOrderDate => "last_order_date",
+        }
+    }
+
+    fn key_of(self, c: &Customer) -> CursorKey {
+        match self {
+            Self::CreatedAt => CursorKey::Int(c.created_at.timestamp_millis()),
+            Self::UpdatedAt => CursorKey::Int(c.updated_at.timestamp_millis()),
+            Self::Name => CursorKey::Text(c.name.clone()),
+            Self::TotalAmount => CursorKey::Int(c.aggregates.total_amount),
+            Self::LastOrderDate => CursorKey::Text(
+                c.aggregates
+                    .last_order_date
+                    .map(rows::date_text)
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortDir {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// An existing customer that a new or imported one may duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DuplicateMatch {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub owner_id: UserId,
+    /// `external_id`, `name`, `mobile` or `email`.
+    pub reason: String,
+}
+
+pub const MAX_PAGE: i64 = 200;
+
+impl Scoped<'_> {
+    pub async fn customer(&self, id: CustomerId) -> StoreResult<Customer> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.load_customer(&mut conn, id).await
+    }
+
+    pub(crate) async fn load_customer(
+        &self,
+        conn: &mut AnyConnection,
+        id: CustomerId,
+    ) -> StoreResult<Customer> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = "
+        ));
+        sql.bind(id.0);
+        self.scope(&mut sql, "c");
+        let row = sql.query().fetch_optional(&mut *conn).await?;
+        let mut c = rows::customer(&row.ok_or(StoreError::NotFound)?)?;
+        c.tags = tags_of(conn, &[c.id])
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        Ok(c)
+    }
+
+    /// One page of customers, filtered and sorted, after `cursor`.
+    pub async fn customers(
+        &self,
+        filter: &CustomerFilter,
+        sort: CustomerSort,
+        dir: SortDir,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Page<Customer>> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let sort_name = format!(
+            "{}:{}",
+            sort.column(),
+            if dir == SortDir::Asc { "asc" } else { "desc" }
+        );
+        let mut sql = Sql::new(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers c WHERE 1 = 1"
+        ));
+        self.scope(&mut sql, "c");
+        apply_filter(&mut sql, filter);
+        let col = format!("c.{}", sort.column());
+        let (op, order) = match dir {
+            SortDir::Asc => (">", "ASC"),
+            SortDir::Desc => ("<", "DESC"),
+        };
+        if let Some(cur) = cursor {
+            let cur = Cursor::decode(cur, &sort_name)?;
+            sql.push(&format!(" AND ({col}, c.id) {op} ("));
+            match cur.key {
+                CursorKey::Int(k) => sql.bind(k),
+                CursorKey::Text(k) => sql.bind(k),
+            };
+            sql.push(", ").bind(cur.id).push(")");
+        }
+        sql.push(&format!(" ORDER BY {col} {order}, c.id {order} LIMIT "))
+            .bind(limit + 1);
+        let mut conn = self.store.pool().acquire().await?;
+        let found = sql.query().fetch_all(&mut *conn).await?;
+        let mut items = rows::all(&found, rows::customer)?;
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|c| {
+                Cursor {
+                    sort: sort_name.clone(),
+                    key: sort.key_of(c),
+                    id: c.id.0,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        attach_tags(&mut conn, &mut items).await?;
+        Ok(Page { items, next_cursor })
+    }
+
+    pub async fn create_customer(&self, input: &CustomerInput) -> StoreResult<Customer> {
+        self.require_write()?;
+        let mut draft = input.validate()?;
+        let owner = *draft.owner_id.get_or_insert(self.actor.user_id);
+        let now = self.store.now_ms();
+        let mut tx = self.store.begin_write().await?;
+        let team = self.allowed_owner(&mut tx.tx, owner).await?;
+        let id = insert_customer(
+            &mut tx.tx,
+            &draft,
+            owner,
+            team,
+            now,
+            Some(self.actor.user_id),
+        )
+        .await?;
+        let c = self.load_customer(&mut tx.tx, id).await?;
+        record(
+            &mut tx.tx,
+            now,
+            Some(self.actor.user_id),
+            Change {
+                entity: "customer",
+                entity_id: id.0,
+                action: "create",
+                before: None,
+                after: snap(&c),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Changes the fields present in `input`; absent fields stay as they are.
+    pub async fn update_customer(
+        &self,
+        id: CustomerId,
+        input: CustomerInput,
+    ) -> StoreResult<Customer> {
+        self.require_write()?;
+        let now = self.store.now_ms();
+        let mut tx = self.store.begin_write().await?;
+        let before = self.load_customer(&mut tx.tx, id).await?;
+        let draft = input.over(&before).validate()?;
+        let owner = draft.owner_id.unwrap_or(before.owner_id);
+        let team = if owner == before.owner_id {
+            before.team_id
+        } else {
+            self.allowed_owner(&mut tx.tx, owner).await?
+        };
+        let mut sql = Sql::new("UPDATE customers SET ");
+        customer_assignments(&mut sql, &draft);
+        sql.push(", owner_id = ")
+            .bind(owner.0)
+            .push(", team_id = ")
+            .bind(team.map(|t| t.0))
+            .push(", updated_at = ")
+            .bind(now)
+            .push(" WHERE id = ")
+            .bind(id.0);
+        sql.query().execute(&mut *tx.tx).await?;
+        if owner != before.owner_id {
+            reassign_open_tasks(&mut tx.tx, &[id], owner).await?;
+        }
+        Sql::new("DELETE FROM customer_tags WHERE customer_id = ")
+            .bind(id.0)
+            .query()
+            .execute(&mut *tx.tx)
+            .await?;
+        insert_tags(&mut tx.tx, id, &draft.tags).await?;
+        search::rebuild(&mut tx.tx, id).await?;
+        let after = self.load_customer_unscoped(&mut tx.tx, id).await?;
+        record(
+            &mut tx.tx,
+            now,
+            Some(self.actor.user_id),
+            Change {
+                entity: "customer",
+                entity_id: id.0,
+                action: "update",
+                before: snap(&before),
+                after: snap(&after),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes a customer with everything attached to it. A customer with
+    /// orders carries revenue history: only an admin may delete it.
+    pub async fn delete_customer(&self, id: CustomerId) -> StoreResult<()> {
+        self.require_write()?;
+        let now = self.store.now_ms();
+        let mut tx = self.store.begin_write().await?;
+        let before = self.load_customer(&mut tx.tx, id).await?;
+        if before.aggregates.order_count > 0 && !self.actor.is_admin() {
+            return Err(StoreError::Conflict {
+                field: "id".into(),
+                message: "has orders; archive it (status: archived) instead, or ask an admin"
+                    .into(),
+            });
+        }
+        for table in ["orders", "interactions", "tasks", "contacts"] {
+            Sql::new(&format!("DELETE FROM {table} WHERE customer_id = "))
+                .bind(id.0)
+                .query()
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        Sql::new("DELETE FROM customers WHERE id = ")
+            .bind(id.0)
+            .query()
+            .execute(&mut *tx.tx)
+            .await?;
+        record(
+            &mut tx.tx,
+            now,
+            Some(self.actor.user_id),
+            Change {
+                entity: "customer",
+                entity_id: id.0,
+                action: "delete",
+                before: snap(&before),
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves customers, with their open follow-ups, to a new owner. History
+    /// (interactions, orders, contacts) stays attached to the customers, so
+    /// it moves with them. Returns how many customers moved.
+    pub async fn transfer_customers(&self, ids: &[CustomerId], to: UserId) -> StoreResult<u64> {
+        self.require_write()?;
+        if !matches!(self.actor.role, Role::Admin | Role::Manager) {
+            return Err(StoreError::Forbidden(
+                "only managers and admins transfer customers",
+            ));
+        }
+        let now = self.store.now_ms();
+        let mut tx = self.store.begin_write().await?;
+        let team = self.allowed_owner(&mut tx.tx, to).await?;
+        let mut moved = 0;
+        for chunk in ids.chunks(500) {
+            let mut sql = Sql::new("SELECT c.id, c.owner_id FROM customers c WHERE c.id IN (");
+            sql.bind_list(chunk.iter().map(|i| i.0)).push(")");
+            self.scope(&mut sql, "c");
+            let found = sql.query().fetch_all(&mut *tx.tx).await?;
+            if found.len() != chunk.len() {
+                return Err(StoreError::NotFound);
+            }
+            let mut sql = Sql::new("UPDATE customers SET owner_id = ");
+            sql.bind(to.0)
+                .push(", team_id = ")
+                .bind(team.map(|t| t.0))
+                .push(", updated_at = ")
+                .bind(now)
+                .push(" WHERE id IN (")
+                .bind_list(chunk.iter().map(|i| i.0))
+                .push(")");
+            moved += sql.query().execute(&mut *tx.tx).await?.rows_affected();
+            reassign_open_tasks(&mut tx.tx, chunk, to).await?;
+            for r in &found {
+                let id: i64 = r.try_get("id")?;
+                let from: i64 = r.try_get("owner_id")?;
+                record(
+                    &mut tx.tx,
+                    now,
+                    Some(self.actor.user_id),
+                    Change {
+                        entity: "customer",
+                        entity_id: id,
+                        action: "transfer",
+                        before: Some(format!("{{\"owner_id\":{from}}}")),
+                        after: Some(format!("{{\"owner_id\":{}}}", to.0)),
+                    },
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Every customer owned by `from` (within scope) goes to `to`: what
+    /// happens when a rep leaves.
+    pub async fn transfer_all(&self, from: UserId, to: UserId) -> StoreResult<u64> {
+        let mut sql = Sql::new("SELECT c.id FROM customers c WHERE c.owner_id = ");
+        sql.bind(from.0);
+        self.scope(&mut sql, "c");
+        let ids: Vec<CustomerId> = sql
+            .query()
+            .fetch_all(self.store.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get("id").map(CustomerId))
+            .collect::<Result<_, _>>()?;
+        self.transfer_customers(&ids, to).await
+    }
+
+    /// Existing customers that `draft` may duplicate, looked up by index on
+    /// external id, name key, mobile and email. Deliberately not limited to
+    /// the actor's scope: two reps must not chase the same company unawares.
+    /// Only the id, name and owner are revealed.
+    pub async fn duplicates_of(
+        &self,
+        draft: &CustomerDraft,
+        except: Option<CustomerId>,
+    ) -> StoreResult<Vec<DuplicateMatch>> {
+        let mut checks: Vec<(&str, &str, String)> = vec![("name", "name_key", draft.name_key())];
+        if let Some(x) = &draft.external_id {
+            checks.push(("external_id", "external_id", x.clone()));
+        }
+        if let Some(m) = &draft.mobile {
+            checks.push(("mobile", "mobile", m.as_str().to_owned()));
+        }
+        if let Some(e) = &draft.email {
+            checks.push(("email", "email", e.as_str().to_owned()));
+        }
+        let mut out: Vec<DuplicateMatch> = Vec::new();
+        for (reason, column, value) in checks {
+            let mut sql = Sql::new(&format!(
+                "SELECT id, name, owner_id FROM customers WHERE {column} = "
+            ));
+            sql.bind(value);
+            if let Some(x) = except {
+                sql.push(" AND id <> ").bind(x.0);
+            }
+            sql.push(" ORDER BY id LIMIT 20");
+            for r in sql.query().fetch_all(self.store.pool()).await? {
+                let id = CustomerId(r.try_get("id")?);
+                if out.iter().any(|d| d.customer_id == id) {
+                    continue;
+                }
+                out.push(DuplicateMatch {
+                    customer_id: id,
+                    name: r.try_get("name")?,
+                    owner_id: UserId(r.try_get("owner_id")?),
+                    reason: reason.to_owned(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Same as [`Scoped::load_customer`] without the scope check, for the
+    /// state after a change the actor was allowed to make.
+    pub(crate) async fn load_customer_unscoped(
+        &self,
+        conn: &mut AnyConnection,
+        id: CustomerId,
+    ) -> StoreResult<Customer> {
+        let row = Sql::new(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = "
+        ))
+        .bind(id.0)
+        .query()
+        .fetch_optional(&mut *conn)
+        .await?;
+        let mut c = rows::customer(&row.ok_or(StoreError::NotFound)?)?;
+        c.tags = tags_of(conn, &[c.id])
+            .await?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        Ok(c)
+    }
+}
+
+fn apply_filter(sql: &mut Sql, f: &CustomerFilter) {
+    let eq = |sql: &mut Sql, col: &str, v: Option<Arg>| {
+        if let Some(v) = v {
+            sql.push(&format!(" AND c.{col} = ")).bind(v);
+        }
+    };
+    eq(
+        sql,
+        "classification",
+        f.classification.map(|v| v.as_str().into()),
+    );
+    eq(sql, "status", f.status.map(|v| v.as_str().into()));
+    eq(sql, "owner_id", f.owner_id.map(|v| v.0.into()));
+    eq(sql, "team_id", f.team_id.map(|v| v.0.into()));
+    eq(sql, "province", f.province.as_deref().map(Into::into));
+    eq(sql, "city", f.city.as_deref().map(Into::into));
+    eq(sql, "industry", f.industry.as_deref().map(Into::into));
+    eq(sql, "source", f.source.as_deref().map(Into::into));
+    if let Some(t) = f.created_from {
+        sql.push(" AND c.created_at >= ").bind(t.timestamp_millis());
+    }
+    if let Some(t) = f.created_to {
+        sql.push(" AND c.created_at < ").bind(t.timestamp_millis());
+    }
+    if let Some(tag) = &f.tag {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id \
+             AND t.dimension = ",
+        )
+        .bind(tag.dimension.as_str())
+        .push(" AND t.value = ")
+        .bind(tag.value.as_str())
+        .push(")");
+    }
+    if let Some(q) = &f.q {
+        search::filter(sql, q);
+    }
+}
+
+/// `col = $n, …` for every column a draft sets.
+fn customer_assignments(sql: &mut Sql, d: &CustomerDraft) {
+    let mut first = true;
+    let mut set = |sql: &mut Sql, col: &str, v: Arg| {
+        sql.push(&format!("{}{col} = ", if first { "" } else { ", " }))
+            .bind(v);
+        first = false;
+    };
+    for (col, v) in customer_values(d) {
+        set(sql, col, v);
+    }
+}
+
+fn customer_values(d: &CustomerDraft) -> Vec<(&'static str, Arg)> {
+    vec![
+        ("kind", d.kind.as_str().into()),
+        ("name", d.name.clone().into()),
+        ("name_key", d.name_key().into()),
+        ("classification", d.classification.as_str().into()),
+        ("status", d.status.as_str().into()),
+        ("source", d.source.clone().into()),
+        ("province", d.province.clone().into()),
+        ("city", d.city.clone().into()),
+        ("industry", d.industry.clone().into()),
+        ("size", d.size.clone().into()),
+        (
+            "mobile",
+            d.mobile.as_ref().map(|m| m.as_str().to_owned()).into(),
+        ),
+        (
+            "email",
+            d.email.as_ref().map(|m| m.as_str().to_owned()).into(),
+        ),
+        ("external_id", d.external_id.clone().into()),
+        ("notes", d.notes.clone().into()),
+        (
+            "attributes",
+            serde_json::to_string(&d.attributes)
+                .unwrap_or_else(|_| "{}".into())
+                .into(),
+        ),
+    ]
+}
+
+pub(crate) async fn insert_customer(
+    conn: &mut AnyConnection,
+    d: &CustomerDraft,
+    owner: UserId,
+    team: Option<TeamId>,
+    now: i64,
+    by: Option<UserId>,
+) -> StoreResult<CustomerId> {
+    let mut values = customer_values(d);
+    values.extend([
+        ("owner_id", owner.0.into()),
+        ("team_id", team.map(|t| t.0).into()),
+        ("created_by", by.map(|u| u.0).into()),
+        ("created_at", now.into()),
+        ("updated_at", now.into()),
+    ]);
+    let cols: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    let mut sql = Sql::new(&format!(
+        "INSERT INTO customers ({}) VALUES (",
+        cols.join(", ")
+    ));
+    sql.bind_list(values.into_iter().map(|(_, v)| v))
+        .push(") RETURNING id");
+    let id = CustomerId(sql.query().fetch_one(&mut *conn).await?.try_get("id")?);
+    insert_tags(conn, id, &d.tags).await?;
+    search::rebuild(conn, id).await?;
+    Ok(id)
+}
+
+pub(crate) async fn insert_tags(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    tags: &[Tag],
+) -> StoreResult<()> {
+    insert_rows(
+        conn,
+        "INSERT INTO customer_tags (customer_id, dimension, value)",
+        3,
+        tags.iter().map(|t| {
+            vec![
+                Arg::I64(id.0),
+                Arg::Text(t.dimension.clone()),
+                Arg::Text(t.value.clone()),
+            ]
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn reassign_open_tasks(
+    conn: &mut AnyConnection,
+    ids: &[CustomerId],
+    to: UserId,
+) -> StoreResult<()> {
+    let mut sql = Sql::new("UPDATE tasks SET assignee_id = ");
+    sql.bind(to.0)
+        .push(" WHERE done_at IS NULL AND customer_id IN (")
+        .bind_list(ids.iter().map(|i| i.0))
+        .push(")");
+    sql.query().execute(conn).await?;
+    Ok(())
+}
+
+pub(crate) async fn tags_of(
+    conn: &mut AnyConnection,
+    ids: &[CustomerId],
+) -> StoreResult<Vec<(CustomerId, Tag)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql =
+        Sql::new("SELECT customer_id, dimension, value FROM customer_tags WHERE customer_id IN (");
+    sql.bind_list(ids.iter().map(|i| i.0))
+        .push(") ORDER BY customer_id, dimension, value");
+    sql.query()
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                CustomerId(r.try_get("customer_id")?),
+                Tag {
+                    dimension: r.try_get("dimension")?,
+                    value: r.try_get("value")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+pub(crate) async fn attach_tags(
+    conn: &mut AnyConnection,
+    items: &mut [Customer],
+) -> StoreResult<()> {
+    let ids: Vec<CustomerId> = items.iter().map(|c| c.id).collect();
+    for (id, tag) in tags_of(conn, &ids).await? {
+        if let Some(c) = items.iter_mut().find(|c| c.id == id) {
+            c.tags.push(tag);
+        }
+    }
+    Ok(())
+}
