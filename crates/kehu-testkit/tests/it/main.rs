@@ -1,0 +1,8 @@
+//! The integration suite: storage and (later modules) the HTTP API, each
+//! case run on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fixtures;
+mod storage_aggregates;
+mod storage_children;
+mod storage_customers;
