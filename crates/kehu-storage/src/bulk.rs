@@ -139,64 +139,68 @@ impl Bulk {
              attributes, first_order_date, last_order_date, order_count, purchase_days, \
              total_amount, total_profit, profit_order_count, created_by, created_at, updated_at)",
             28,
-            rows.iter().map(|c| {
-                let k = &c.draft;
-                let a = &c.aggregates;
-                let at = c.created_at.timestamp_millis();
-                vec![
-                    Arg::I64(c.id.0),
-                    k.kind.as_str().into(),
-                    k.name.clone().into(),
-                    k.name_key().into(),
-                    k.classification.as_str().into(),
-                    k.status.as_str().into(),
-                    k.source.clone().into(),
-                    k.province.clone().into(),
-                    k.city.clone().into(),
-                    k.industry.clone().into(),
-                    k.size.clone().into(),
-                    k.mobile.as_ref().map(|m| m.as_str().to_owned()).into(),
-                    k.email.as_ref().map(|m| m.as_str().to_owned()).into(),
-                    k.external_id.clone().into(),
-                    k.notes.clone().into(),
-                    c.owner.0.into(),
-                    c.team.map(|t| t.0).into(),
-                    serde_json::to_string(&k.attributes)
-                        .unwrap_or_else(|_| "{}".into())
-                        .into(),
-                    d(a.first_order_date).into(),
-                    d(a.last_order_date).into(),
-                    a.order_count.into(),
-                    a.purchase_days.into(),
-                    a.total_amount.into(),
-                    a.total_profit.into(),
-                    a.profit_order_count.into(),
-                    by.into(),
-                    at.into(),
-                    at.into(),
-                ]
-            }),
+            rows.iter()
+                .map(|c| {
+                    let k = &c.draft;
+                    let a = &c.aggregates;
+                    let at = c.created_at.timestamp_millis();
+                    vec![
+                        Arg::I64(c.id.0),
+                        k.kind.as_str().into(),
+                        k.name.clone().into(),
+                        k.name_key().into(),
+                        k.classification.as_str().into(),
+                        k.status.as_str().into(),
+                        k.source.clone().into(),
+                        k.province.clone().into(),
+                        k.city.clone().into(),
+                        k.industry.clone().into(),
+                        k.size.clone().into(),
+                        k.mobile.as_ref().map(|m| m.as_str().to_owned()).into(),
+                        k.email.as_ref().map(|m| m.as_str().to_owned()).into(),
+                        k.external_id.clone().into(),
+                        k.notes.clone().into(),
+                        c.owner.0.into(),
+                        c.team.map(|t| t.0).into(),
+                        serde_json::to_string(&k.attributes)
+                            .unwrap_or_else(|_| "{}".into())
+                            .into(),
+                        d(a.first_order_date).into(),
+                        d(a.last_order_date).into(),
+                        a.order_count.into(),
+                        a.purchase_days.into(),
+                        a.total_amount.into(),
+                        a.total_profit.into(),
+                        a.profit_order_count.into(),
+                        by.into(),
+                        at.into(),
+                        at.into(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
         )
         .await?;
         insert_rows(
             &mut self.tx.tx,
             "INSERT INTO customer_tags (customer_id, dimension, value)",
             3,
-            rows.iter().flat_map(|c| {
-                let mut seen = std::collections::BTreeSet::new();
-                c.draft
-                    .tags
-                    .iter()
-                    .filter(move |t| seen.insert((t.dimension.clone(), t.value.clone())))
-                    .map(|t| {
-                        vec![
-                            Arg::I64(c.id.0),
-                            t.dimension.clone().into(),
-                            t.value.clone().into(),
-                        ]
-                    })
-                    .collect::<Vec<_>>()
-            }),
+            rows.iter()
+                .flat_map(|c| {
+                    let mut seen = std::collections::BTreeSet::new();
+                    c.draft
+                        .tags
+                        .iter()
+                        .filter(move |t| seen.insert((t.dimension.clone(), t.value.clone())))
+                        .map(|t| {
+                            vec![
+                                Arg::I64(c.id.0),
+                                t.dimension.clone().into(),
+                                t.value.clone().into(),
+                            ]
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>(),
         )
         .await?;
         Ok(())
@@ -210,32 +214,34 @@ impl Bulk {
              business_area, authority_scope, budget_authority, is_key_decision_maker, mobile, \
              wechat, email, other_channels, closeness, notes, created_by, created_at, updated_at)",
             20,
-            rows.iter().map(|c| {
-                let d = &c.draft;
-                let at = c.created_at.timestamp_millis();
-                vec![
-                    Arg::I64(c.id.0),
-                    d.customer_id.0.into(),
-                    d.name.clone().into(),
-                    d.department.clone().into(),
-                    d.title.clone().into(),
-                    d.level.map(|v| v.as_str()).into(),
-                    d.superior_id.map(|v| v.0).into(),
-                    d.business_area.clone().into(),
-                    d.authority_scope.clone().into(),
-                    d.budget_authority.map(|v| v.as_str()).into(),
-                    d.is_key_decision_maker.into(),
-                    d.mobile.as_ref().map(|m| m.as_str().to_owned()).into(),
-                    d.wechat.clone().into(),
-                    d.email.as_ref().map(|m| m.as_str().to_owned()).into(),
-                    d.other_channels.clone().into(),
-                    d.closeness.as_str().into(),
-                    d.notes.clone().into(),
-                    by.into(),
-                    at.into(),
-                    at.into(),
-                ]
-            }),
+            rows.iter()
+                .map(|c| {
+                    let d = &c.draft;
+                    let at = c.created_at.timestamp_millis();
+                    vec![
+                        Arg::I64(c.id.0),
+                        d.customer_id.0.into(),
+                        d.name.clone().into(),
+                        d.department.clone().into(),
+                        d.title.clone().into(),
+                        d.level.map(|v| v.as_str()).into(),
+                        d.superior_id.map(|v| v.0).into(),
+                        d.business_area.clone().into(),
+                        d.authority_scope.clone().into(),
+                        d.budget_authority.map(|v| v.as_str()).into(),
+                        d.is_key_decision_maker.into(),
+                        d.mobile.as_ref().map(|m| m.as_str().to_owned()).into(),
+                        d.wechat.clone().into(),
+                        d.email.as_ref().map(|m| m.as_str().to_owned()).into(),
+                        d.other_channels.clone().into(),
+                        d.closeness.as_str().into(),
+                        d.notes.clone().into(),
+                        by.into(),
+                        at.into(),
+                        at.into(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
         )
         .await?;
         Ok(())
@@ -247,20 +253,22 @@ impl Bulk {
             "INSERT INTO interactions (customer_id, contact_id, channel, content, occurred_at, \
              user_id, next_follow_up, created_at, updated_at)",
             9,
-            rows.iter().map(|i| {
-                let at = i.occurred_at.timestamp_millis();
-                vec![
-                    Arg::I64(i.customer_id.0),
-                    i.contact_id.map(|c| c.0).into(),
-                    i.channel.as_str().into(),
-                    i.content.clone().into(),
-                    at.into(),
-                    i.user_id.0.into(),
-                    i.next_follow_up.map(crate::rows::date_text).into(),
-                    at.into(),
-                    at.into(),
-                ]
-            }),
+            rows.iter()
+                .map(|i| {
+                    let at = i.occurred_at.timestamp_millis();
+                    vec![
+                        Arg::I64(i.customer_id.0),
+                        i.contact_id.map(|c| c.0).into(),
+                        i.channel.as_str().into(),
+                        i.content.clone().into(),
+                        at.into(),
+                        i.user_id.0.into(),
+                        i.next_follow_up.map(crate::rows::date_text).into(),
+                        at.into(),
+                        at.into(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
         )
         .await?;
         Ok(())
@@ -273,19 +281,21 @@ impl Bulk {
             "INSERT INTO tasks (customer_id, title, due_date, assignee_id, done_at, created_by, \
              created_at, updated_at)",
             8,
-            rows.iter().map(|t| {
-                let at = t.created_at.timestamp_millis();
-                vec![
-                    Arg::OptI64(t.customer_id.map(|c| c.0)),
-                    t.title.clone().into(),
-                    crate::rows::date_text(t.due_date).into(),
-                    t.assignee_id.0.into(),
-                    t.done_at.map(|d| d.timestamp_millis()).into(),
-                    by.into(),
-                    at.into(),
-                    at.into(),
-                ]
-            }),
+            rows.iter()
+                .map(|t| {
+                    let at = t.created_at.timestamp_millis();
+                    vec![
+                        Arg::OptI64(t.customer_id.map(|c| c.0)),
+                        t.title.clone().into(),
+                        crate::rows::date_text(t.due_date).into(),
+                        t.assignee_id.0.into(),
+                        t.done_at.map(|d| d.timestamp_millis()).into(),
+                        by.into(),
+                        at.into(),
+                        at.into(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
         )
         .await?;
         Ok(())
@@ -300,15 +310,17 @@ impl Bulk {
             "INSERT INTO orders (customer_id, external_id, order_date, amount, currency, cost, \
              status, note, created_by, created_at, updated_at)",
             11,
-            rows.iter().map(|(o, created)| {
-                let at = created.timestamp_millis();
-                let mut v: Vec<Arg> = crate::orders::order_values(o)
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .collect();
-                v.extend([Arg::OptI64(by), at.into(), at.into()]);
-                v
-            }),
+            rows.iter()
+                .map(|(o, created)| {
+                    let at = created.timestamp_millis();
+                    let mut v: Vec<Arg> = crate::orders::order_values(o)
+                        .into_iter()
+                        .map(|(_, v)| v)
+                        .collect();
+                    v.extend([Arg::OptI64(by), at.into(), at.into()]);
+                    v
+                })
+                .collect::<Vec<_>>(),
         )
         .await?;
         Ok(())
@@ -320,11 +332,13 @@ impl Bulk {
             &mut self.tx.tx,
             "INSERT INTO customer_search (term, customer_id)",
             2,
-            rows.iter().flat_map(|(id, s)| {
-                s.terms()
-                    .into_iter()
-                    .map(move |t| vec![Arg::Text(t), Arg::I64(id.0)])
-            }),
+            rows.iter()
+                .flat_map(|(id, s)| {
+                    s.terms()
+                        .into_iter()
+                        .map(move |t| vec![Arg::Text(t), Arg::I64(id.0)])
+                })
+                .collect::<Vec<_>>(),
         )
         .await?;
         Ok(())
@@ -354,17 +368,19 @@ impl Bulk {
             &mut self.tx.tx,
             "INSERT INTO audit_log (at, actor_id, entity, entity_id, action, before, after)",
             7,
-            ids.iter().map(|id| {
-                vec![
-                    Arg::I64(now),
-                    by.into(),
-                    entity.into(),
-                    (*id).into(),
-                    action.into(),
-                    Arg::OptText(None),
-                    Arg::OptText(None),
-                ]
-            }),
+            ids.iter()
+                .map(|id| {
+                    vec![
+                        Arg::I64(now),
+                        by.into(),
+                        entity.into(),
+                        (*id).into(),
+                        action.into(),
+                        Arg::OptText(None),
+                        Arg::OptText(None),
+                    ]
+                })
+                .collect::<Vec<_>>(),
         )
         .await?;
         Ok(())

@@ -584,13 +584,15 @@ pub(crate) async fn insert_tags(
         conn,
         "INSERT INTO customer_tags (customer_id, dimension, value)",
         3,
-        tags.iter().map(|t| {
-            vec![
-                Arg::I64(id.0),
-                Arg::Text(t.dimension.clone()),
-                Arg::Text(t.value.clone()),
-            ]
-        }),
+        tags.iter()
+            .map(|t| {
+                vec![
+                    Arg::I64(id.0),
+                    Arg::Text(t.dimension.clone()),
+                    Arg::Text(t.value.clone()),
+                ]
+            })
+            .collect::<Vec<_>>(),
     )
     .await?;
     Ok(())

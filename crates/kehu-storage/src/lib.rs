@@ -61,7 +61,7 @@ impl Engine {
 }
 
 /// A page of results and the cursor of the next one, if there is one.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

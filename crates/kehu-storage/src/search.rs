@@ -88,7 +88,8 @@ pub(crate) async fn insert_terms(
         2,
         terms
             .into_iter()
-            .map(|t| vec![Arg::Text(t), Arg::I64(id.0)]),
+            .map(|t| vec![Arg::Text(t), Arg::I64(id.0)])
+            .collect::<Vec<_>>(),
     )
     .await?;
     Ok(())

@@ -126,7 +126,7 @@ pub(crate) async fn insert_rows(
     conn: &mut sqlx::AnyConnection,
     head: &str,
     columns: usize,
-    rows: impl IntoIterator<Item = Vec<Arg>>,
+    rows: Vec<Vec<Arg>>,
 ) -> Result<u64, sqlx::Error> {
     let per_statement = (MAX_PARAMS / columns.max(1)).max(1);
     let mut sql = Sql::new(head);
