@@ -335,16 +335,25 @@ impl Scoped<'_> {
         }
         let now = self.store.now_ms();
         let mut tx = self.store.begin_write().await?;
-        let team = self.allowed_owner(&mut tx.tx, to).await?;
-        let mut moved = 0;
-        for chunk in ids.chunks(500) {
+        let mut unique = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        // Visibility first: an unseen customer is not found, whoever the
+        // new owner would have been.
+        let mut found = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(500) {
             let mut sql = Sql::new("SELECT c.id, c.owner_id FROM customers c WHERE c.id IN (");
             sql.bind_list(chunk.iter().map(|i| i.0)).push(")");
             self.scope(&mut sql, "c");
-            let found = sql.query().fetch_all(&mut *tx.tx).await?;
-            if found.len() != chunk.len() {
+            let rows = sql.query().fetch_all(&mut *tx.tx).await?;
+            if rows.len() != chunk.len() {
                 return Err(StoreError::NotFound);
             }
+            found.extend(rows);
+        }
+        let team = self.allowed_owner(&mut tx.tx, to).await?;
+        let mut moved = 0;
+        for (chunk, found) in unique.chunks(500).zip(found.chunks(500)) {
             let mut sql = Sql::new("UPDATE customers SET owner_id = ");
             sql.bind(to.0)
                 .push(", team_id = ")
@@ -356,7 +365,7 @@ impl Scoped<'_> {
                 .push(")");
             moved += sql.query().execute(&mut *tx.tx).await?.rows_affected();
             reassign_open_tasks(&mut tx.tx, chunk, to).await?;
-            for r in &found {
+            for r in found {
                 let id: i64 = r.try_get("id")?;
                 let from: i64 = r.try_get("owner_id")?;
                 record(

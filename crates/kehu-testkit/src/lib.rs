@@ -7,6 +7,8 @@
 //! reached, its half of the suite is skipped with a notice on a developer's
 //! machine and fails under `CI=true`.
 
+pub mod app;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -14,6 +16,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use kehu_domain::{Clock, FixedClock, SystemClock};
 use kehu_storage::{Engine, Store, StoreOptions};
 use sqlx::Connection;
+
+pub use app::{Api, TestApp};
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 

@@ -2,6 +2,8 @@
 //! case run on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_basics;
+mod api_permissions;
 mod fixtures;
 mod storage_aggregates;
 mod storage_children;

@@ -233,23 +233,21 @@ async fn chinese_names_are_found_by_characters_pinyin_and_initials(db: &TestDb) 
         .await
         .unwrap();
     assert_eq!(c.customer_id, other.id);
-    let find = |q: &'static str| {
-        async move {
-            let f = CustomerFilter {
-                q: Some(q.into()),
-                ..Default::default()
-            };
-            let mut ids: Vec<_> = a
-                .customers(&f, CustomerSort::CreatedAt, SortDir::Desc, None, 50)
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .map(|c| c.id)
-                .collect();
-            ids.sort();
-            ids
-        }
+    let find = |q: &'static str| async move {
+        let f = CustomerFilter {
+            q: Some(q.into()),
+            ..Default::default()
+        };
+        let mut ids: Vec<_> = a
+            .customers(&f, CustomerSort::CreatedAt, SortDir::Desc, None, 50)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        ids
     };
     assert_eq!(find("张三").await, vec![zs.id]);
     assert_eq!(find("三").await, vec![zs.id], "substring");
