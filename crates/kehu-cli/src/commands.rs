@@ -102,6 +102,19 @@ pub struct AggregatesArgs {
     pub repair: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of customers (about 10 orders each); 1000000 works.
+    #[arg(long, default_value_t = 10_000)]
+    pub customers: u64,
+    /// Seed of the generator: the same seed gives the same data.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// The last day of the two years of history (default: today).
+    #[arg(long)]
+    pub today: Option<chrono::NaiveDate>,
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let url = cli.database_url();
     match cli.command {
@@ -115,6 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::Passwd(args)) => passwd(&url, args).await,
         Command::Token(TokenCommand::Create(args)) => token_create(&url, args).await,
         Command::Aggregates(args) => aggregates(&url, args).await,
+        Command::Demo(args) => demo(&url, args).await,
     }
 }
 
@@ -134,29 +148,62 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The demo organisation's admin login, printed by `serve --demo`.
-pub const DEMO_ADMIN: (&str, &str) = ("admin", "kehu-demo-2026");
-
-/// Fills an empty database with the demo organisation.
+/// Fills an empty database with the demo organisation and prints the login.
 pub async fn demo_on_empty(store: &Store, customers: u64) -> anyhow::Result<()> {
     if store.count_users().await? > 0 {
-        println!("Database already has users; --demo leaves it as it is.");
+        println!("The database already has users; --demo leaves it as it is.");
         return Ok(());
     }
-    let input = UserInput {
-        username: Some(DEMO_ADMIN.0.into()),
-        display_name: Some("管理员".into()),
-        password: Some(DEMO_ADMIN.1.into()),
-        role: Some("admin".into()),
-        ..Default::default()
+    load_demo(store, customers, 2026, None).await
+}
+
+async fn load_demo(
+    store: &Store,
+    customers: u64,
+    seed: u64,
+    today: Option<chrono::NaiveDate>,
+) -> anyhow::Result<()> {
+    use kehu_core::demo;
+    let today =
+        today.unwrap_or_else(|| kehu_core::time::today_in(store.clock().now(), "Asia/Shanghai"));
+    let cfg = demo::DemoConfig {
+        seed,
+        ..demo::DemoConfig::new(customers, today)
     };
-    kehu_core::accounts::create_user(store, None, &input).await?;
-    let _ = customers;
+    let bar = indicatif::ProgressBar::new(customers);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} {wide_bar} {pos}/{len} customers ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("generating and loading");
+    let started = std::time::Instant::now();
+    let summary = demo::fill(store, &cfg, &|n| bar.set_position(n)).await?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let rows = summary.customers
+        + summary.contacts
+        + summary.interactions
+        + summary.tasks
+        + summary.orders;
     println!(
-        "Demo organisation created. Log in as {} with password {}",
-        DEMO_ADMIN.0, DEMO_ADMIN.1
+        "loaded {} customers, {} contacts, {} interactions, {} tasks, {} orders in {:.1} s ({:.0} rows/s)",
+        summary.customers, summary.contacts, summary.interactions, summary.tasks, summary.orders,
+        secs, rows as f64 / secs.max(1e-9)
+    );
+    println!(
+        "Log in as {} with password {} (every demo user has this password).",
+        demo::DEMO_ADMIN,
+        demo::DEMO_PASSWORD
     );
     Ok(())
+}
+
+async fn demo(url: &str, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let store = app::open_store(url).await?;
+    load_demo(&store, args.customers, args.seed, args.today).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_password(p: &PasswordArgs) -> anyhow::Result<(String, bool)> {

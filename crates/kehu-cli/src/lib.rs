@@ -39,6 +39,8 @@ pub enum Command {
     Token(commands::TokenCommand),
     /// Check (and optionally repair) the per-customer order aggregates.
     Aggregates(commands::AggregatesArgs),
+    /// Fill the database with a realistic demo organisation and customers.
+    Demo(commands::DemoArgs),
 }
 
 impl Cli {
@@ -76,7 +78,8 @@ pub fn main() -> ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("KEHU_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("KEHU_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::query=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod credentials;
+pub mod demo;
 pub mod time;
 
 pub use accounts::AccountError;

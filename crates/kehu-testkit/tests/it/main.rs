@@ -4,6 +4,7 @@
 
 mod api_basics;
 mod api_permissions;
+mod demo;
 mod fixtures;
 mod storage_aggregates;
 mod storage_children;
