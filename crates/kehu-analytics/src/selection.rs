@@ -1,0 +1,457 @@
+//! Selection scoring (精准选择客户): customer value x our capability.
+//!
+//! Two weighted scores per customer, each 0-100:
+//!
+//! * **value** (attractiveness of the customer): e.g. total purchases,
+//!   incremental and cross purchases, reference value, minus cost to serve
+//!   and credit risk;
+//! * **capability** (how well we can serve them): e.g. fit with our offer,
+//!   value we deliver, the customer's cost of dealing with us.
+//!
+//! Each [`Indicator`] names a numeric input (the caller supplies, per
+//! customer, a map from indicator name to value: fields, tags turned into
+//! 0/1, aggregates, outputs of other models) with a weight and a direction
+//! (cost and risk indicators are "lower is better").
+//!
+//! # Normalisation
+//!
+//! Raw values are first brought to 0-100 across the customers of the run:
+//!
+//! * [`Normalization::MinMax`] (default): `100 * (x - min) / (max - min)`;
+//!   sensitive to outliers, keeps distances.
+//! * [`Normalization::Percentile`]: the mid-rank percentile
+//!   `100 * (below + equal / 2) / n`, where `below` counts the strictly
+//!   smaller values and `equal` the equal ones (the customer included);
+//!   robust to outliers, and equal values get equal scores.
+//!
+//! For "lower is better" indicators the normalised value is `100 - s`. When
+//! all customers have the same value the indicator carries no information and
+//! every customer gets 50 on it. A customer with no value for an indicator
+//! gets 0 on it (it cannot earn points for unknown evidence) and the
+//! explanation marks the value as missing.
+//!
+//! The group score is the weighted mean `sum(w_i * s_i) / sum(w_i)`; the
+//! explanation lists each indicator's points `w_i * s_i / sum(w_i)`, which
+//! add up to the score.
+//!
+//! # Quadrant
+//!
+//! | | capability high | capability low |
+//! |---|---|---|
+//! | value high | A: pursue first (重点选择) | B: pursue when able (择机选择) |
+//! | value low | C: serve passively (消极选择) | D: give up (放弃) |
+//!
+//! "High" means a score of at least the threshold (default 50 for both).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{invalid_config, Result};
+use crate::label::Label;
+
+/// Whether a larger raw value is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Larger is better (revenue, intent).
+    #[default]
+    HigherIsBetter,
+    /// Smaller is better (cost to serve, risk, days late).
+    LowerIsBetter,
+}
+
+/// How raw values become 0-100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalization {
+    /// Linear between the run's minimum and maximum.
+    #[default]
+    MinMax,
+    /// Mid-rank percentile.
+    Percentile,
+}
+
+/// One weighted indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// The input name looked up in each customer's map.
+    pub name: String,
+    /// Non-negative weight; weights of a group need not sum to 1.
+    pub weight: f64,
+    /// Direction.
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+impl Indicator {
+    /// A "higher is better" indicator.
+    pub fn higher(name: impl Into<String>, weight: f64) -> Self {
+        Self {
+            name: name.into(),
+            weight,
+            direction: Direction::HigherIsBetter,
+        }
+    }
+
+    /// A "lower is better" indicator.
+    pub fn lower(name: impl Into<String>, weight: f64) -> Self {
+        Self {
+            name: name.into(),
+            weight,
+            direction: Direction::LowerIsBetter,
+        }
+    }
+}
+
+/// Selection configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectionConfig {
+    /// Indicators of the customer's value.
+    pub value: Vec<Indicator>,
+    /// Indicators of our capability to serve.
+    pub capability: Vec<Indicator>,
+    /// Normalisation method.
+    #[serde(default)]
+    pub normalization: Normalization,
+    /// Value score at or above which value is "high", default 50.
+    pub value_threshold: f64,
+    /// Capability score at or above which capability is "high", default 50.
+    pub capability_threshold: f64,
+}
+
+impl SelectionConfig {
+    /// A configuration with default thresholds and min-max normalisation.
+    pub fn new(value: Vec<Indicator>, capability: Vec<Indicator>) -> Self {
+        Self {
+            value,
+            capability,
+            normalization: Normalization::MinMax,
+            value_threshold: 50.0,
+            capability_threshold: 50.0,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (field, group) in [("value", &self.value), ("capability", &self.capability)] {
+            if group.is_empty() {
+                return Err(invalid_config(field, "needs at least one indicator"));
+            }
+            if group
+                .iter()
+                .any(|i| !(i.weight.is_finite() && i.weight >= 0.0))
+            {
+                return Err(invalid_config(
+                    field,
+                    "weights must be finite and non-negative",
+                ));
+            }
+            if group.iter().map(|i| i.weight).sum::<f64>() <= 0.0 {
+                return Err(invalid_config(field, "weights must not all be zero"));
+            }
+        }
+        for (field, t) in [
+            ("value_threshold", self.value_threshold),
+            ("capability_threshold", self.capability_threshold),
+        ] {
+            if !(0.0..=100.0).contains(&t) {
+                return Err(invalid_config(field, "must be between 0 and 100"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Raw indicator values of one customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectionInput {
+    /// The customer's id.
+    pub customer_id: i64,
+    /// Indicator name to raw value; non-finite values count as missing.
+    pub values: BTreeMap<String, f64>,
+}
+
+/// The selection quadrant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectionQuadrant {
+    /// Value high, capability high: pursue first.
+    A,
+    /// Value high, capability low: pursue when able.
+    B,
+    /// Value low, capability high: serve passively.
+    C,
+    /// Value low, capability low: give up.
+    D,
+}
+
+impl SelectionQuadrant {
+    /// Stable key `a`-`d`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            SelectionQuadrant::A => "a",
+            SelectionQuadrant::B => "b",
+            SelectionQuadrant::C => "c",
+            SelectionQuadrant::D => "d",
+        }
+    }
+
+    /// Display name.
+    pub fn label(&self) -> Label {
+        match self {
+            SelectionQuadrant::A => Label {
+                en: "A: pursue first",
+                zh_cn: "A：重点选择",
+            },
+            SelectionQuadrant::B => Label {
+                en: "B: pursue when able",
+                zh_cn: "B：择机选择",
+            },
+            SelectionQuadrant::C => Label {
+                en: "C: serve passively",
+                zh_cn: "C：消极选择",
+            },
+            SelectionQuadrant::D => Label {
+                en: "D: give up",
+                zh_cn: "D：放弃",
+            },
+        }
+    }
+
+    /// The quadrant of two "high" flags.
+    pub fn from_flags(value_high: bool, capability_high: bool) -> Self {
+        match (value_high, capability_high) {
+            (true, true) => SelectionQuadrant::A,
+            (true, false) => SelectionQuadrant::B,
+            (false, true) => SelectionQuadrant::C,
+            (false, false) => SelectionQuadrant::D,
+        }
+    }
+}
+
+/// Which score an indicator feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreGroup {
+    /// Customer value.
+    Value,
+    /// Our capability.
+    Capability,
+}
+
+/// One line of a customer's explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// Value or capability.
+    pub group: ScoreGroup,
+    /// Indicator name.
+    pub indicator: String,
+    /// The raw value; `None` when missing.
+    pub raw: Option<f64>,
+    /// The 0-100 normalised value (after direction).
+    pub normalized: f64,
+    /// The weight as a share of its group's total weight.
+    pub weight_share: f64,
+    /// Points added to the group score: `weight_share * normalized`.
+    pub points: f64,
+}
+
+/// One customer's selection result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectionRecord {
+    /// The customer's id.
+    pub customer_id: i64,
+    /// Value score 0-100.
+    pub value_score: f64,
+    /// Capability score 0-100.
+    pub capability_score: f64,
+    /// The quadrant.
+    pub quadrant: SelectionQuadrant,
+    /// Every indicator's contribution, value indicators first, in
+    /// configuration order.
+    pub explanation: Vec<Contribution>,
+}
+
+struct Normalizer {
+    sorted: Vec<f64>,
+    min: f64,
+    max: f64,
+}
+
+impl Normalizer {
+    fn new(raw: impl Iterator<Item = f64>) -> Self {
+        let mut sorted: Vec<f64> = raw.collect();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let min = sorted.first().copied().unwrap_or(0.0);
+        let max = sorted.last().copied().unwrap_or(0.0);
+        Self { sorted, min, max }
+    }
+
+    fn normalize(&self, x: f64, method: Normalization) -> f64 {
+        if self.max <= self.min {
+            return 50.0;
+        }
+        match method {
+            Normalization::MinMax => 100.0 * (x - self.min) / (self.max - self.min),
+            Normalization::Percentile => {
+                let below = self.sorted.partition_point(|v| *v < x);
+                let upto = self.sorted.partition_point(|v| *v <= x);
+                let equal = (upto - below) as f64;
+                100.0 * (below as f64 + equal / 2.0) / self.sorted.len() as f64
+            }
+        }
+    }
+}
+
+/// Score every customer.
+pub fn score(inputs: &[SelectionInput], config: &SelectionConfig) -> Result<Vec<SelectionRecord>> {
+    config.validate()?;
+    let raw =
+        |inp: &SelectionInput, name: &str| inp.values.get(name).copied().filter(|v| v.is_finite());
+    let prepare = |group: &[Indicator]| -> Vec<(Normalizer, f64)> {
+        let total: f64 = group.iter().map(|i| i.weight).sum();
+        group
+            .iter()
+            .map(|ind| {
+                let n = Normalizer::new(inputs.iter().filter_map(|inp| raw(inp, &ind.name)));
+                (n, ind.weight / total)
+            })
+            .collect()
+    };
+    let value_norm = prepare(&config.value);
+    let capability_norm = prepare(&config.capability);
+
+    let records = inputs
+        .iter()
+        .map(|inp| {
+            let mut explanation = Vec::with_capacity(config.value.len() + config.capability.len());
+            let mut group_score =
+                |group: ScoreGroup, indicators: &[Indicator], norms: &[(Normalizer, f64)]| {
+                    let mut total = 0.0;
+                    for (ind, (norm, share)) in indicators.iter().zip(norms) {
+                        let x = raw(inp, &ind.name);
+                        let normalized = match x {
+                            None => 0.0,
+                            Some(x) => {
+                                let s = norm.normalize(x, config.normalization);
+                                match ind.direction {
+                                    Direction::HigherIsBetter => s,
+                                    Direction::LowerIsBetter => 100.0 - s,
+                                }
+                            }
+                        };
+                        let points = share * normalized;
+                        total += points;
+                        explanation.push(Contribution {
+                            group,
+                            indicator: ind.name.clone(),
+                            raw: x,
+                            normalized,
+                            weight_share: *share,
+                            points,
+                        });
+                    }
+                    total.clamp(0.0, 100.0)
+                };
+            let value_score = group_score(ScoreGroup::Value, &config.value, &value_norm);
+            let capability_score =
+                group_score(ScoreGroup::Capability, &config.capability, &capability_norm);
+            SelectionRecord {
+                customer_id: inp.customer_id,
+                value_score,
+                capability_score,
+                quadrant: SelectionQuadrant::from_flags(
+                    value_score >= config.value_threshold,
+                    capability_score >= config.capability_threshold,
+                ),
+                explanation,
+            }
+        })
+        .collect();
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(id: i64, pairs: &[(&str, f64)]) -> SelectionInput {
+        SelectionInput {
+            customer_id: id,
+            values: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+
+    fn config() -> SelectionConfig {
+        SelectionConfig::new(
+            vec![
+                Indicator::higher("revenue", 3.0),
+                Indicator::lower("risk", 1.0),
+            ],
+            vec![Indicator::higher("fit", 1.0)],
+        )
+    }
+
+    #[test]
+    fn min_max_scores_quadrants_and_explanations() {
+        let inputs = [
+            input(1, &[("revenue", 100.0), ("risk", 0.0), ("fit", 10.0)]),
+            input(2, &[("revenue", 0.0), ("risk", 10.0), ("fit", 0.0)]),
+            input(3, &[("revenue", 100.0), ("risk", 10.0), ("fit", 0.0)]),
+            input(4, &[("risk", 5.0), ("fit", 10.0)]),
+        ];
+        let r = score(&inputs, &config()).unwrap();
+        assert_eq!(r[0].value_score, 100.0);
+        assert_eq!(r[0].quadrant, SelectionQuadrant::A);
+        assert_eq!(r[1].value_score, 0.0);
+        assert_eq!(r[1].quadrant, SelectionQuadrant::D);
+        assert_eq!(r[2].value_score, 75.0);
+        assert_eq!(r[2].quadrant, SelectionQuadrant::B);
+        // Missing revenue earns nothing; risk 5 of 0..10 earns half of 25 points.
+        assert_eq!(r[3].value_score, 12.5);
+        assert_eq!(r[3].quadrant, SelectionQuadrant::C);
+        assert_eq!(r[3].explanation[0].raw, None);
+        for rec in &r {
+            let v: f64 = rec
+                .explanation
+                .iter()
+                .filter(|c| c.group == ScoreGroup::Value)
+                .map(|c| c.points)
+                .sum();
+            assert!((v - rec.value_score).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn percentile_gives_ties_equal_scores_and_constant_indicators_fifty() {
+        let mut c = config();
+        c.normalization = Normalization::Percentile;
+        let inputs = [
+            input(1, &[("revenue", 5.0), ("risk", 1.0), ("fit", 3.0)]),
+            input(2, &[("revenue", 5.0), ("risk", 1.0), ("fit", 3.0)]),
+            input(3, &[("revenue", 9.0), ("risk", 1.0), ("fit", 3.0)]),
+        ];
+        let r = score(&inputs, &c).unwrap();
+        assert_eq!(
+            r[0].explanation[0].normalized,
+            r[1].explanation[0].normalized
+        );
+        assert!((r[0].explanation[0].normalized - 100.0 * 1.0 / 3.0).abs() < 1e-9);
+        assert!((r[2].explanation[0].normalized - 100.0 * 2.5 / 3.0).abs() < 1e-9);
+        assert_eq!(r[0].capability_score, 50.0);
+        assert_eq!(r[0].explanation[1].normalized, 50.0);
+    }
+
+    #[test]
+    fn bad_configurations_are_rejected() {
+        let mut c = config();
+        c.value.clear();
+        assert!(score(&[], &c).is_err());
+        let mut c = config();
+        c.capability[0].weight = -1.0;
+        assert!(score(&[], &c).is_err());
+        let mut c = config();
+        c.value_threshold = 120.0;
+        assert!(score(&[], &c).is_err());
+    }
+}
