@@ -41,7 +41,7 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
     assert!(top.aggregates.total_amount > 0);
     // The top customer is found by its name's initials and its mobile suffix.
     let key = kehu_domain::text::company_key(&top.name);
-    let initials: String = key.chars().filter_map(|c| pinyin_initial(c)).collect();
+    let initials: String = key.chars().filter_map(pinyin_initial).collect();
     for q in [
         initials,
         top.mobile.clone().unwrap()[top.mobile.as_ref().unwrap().len() - 4..].to_owned(),
