@@ -352,6 +352,20 @@ impl Bulk {
         Ok(())
     }
 
+    /// Links contacts to their superiors: (contact, superior).
+    pub async fn set_superiors(&mut self, links: &[(ContactId, ContactId)]) -> StoreResult<()> {
+        for (contact, superior) in links {
+            Sql::new("UPDATE contacts SET superior_id = ")
+                .bind(superior.0)
+                .push(" WHERE id = ")
+                .bind(contact.0)
+                .query()
+                .execute(&mut *self.tx.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Recomputes the aggregates of existing customers that gained orders.
     pub async fn recompute(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
         for id in ids {

@@ -18,6 +18,7 @@ mod cursor;
 mod customers;
 mod error;
 mod interactions;
+mod lookup;
 mod merge;
 mod orders;
 mod rows;
