@@ -6,6 +6,7 @@ mod api_basics;
 mod api_permissions;
 mod demo;
 mod fixtures;
+mod import;
 mod storage_aggregates;
 mod storage_children;
 mod storage_customers;
