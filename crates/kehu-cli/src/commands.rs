@@ -115,6 +115,50 @@ pub struct DemoArgs {
     pub today: Option<chrono::NaiveDate>,
 }
 
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// customers, contacts or orders.
+    #[arg(long, default_value = "customers")]
+    pub kind: String,
+    /// The CSV or XLSX file; see crates/kehu-core/MAPPING.md for the columns.
+    pub file: std::path::PathBuf,
+    /// The user on whose behalf the rows are written (owner by default).
+    #[arg(long = "as", default_value = "admin")]
+    pub as_user: String,
+    /// Write the valid rows even if some rows are invalid.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Only validate and report.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output file; the format follows its extension (.csv or .xlsx).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// The user whose view is exported.
+    #[arg(long = "as", default_value = "admin")]
+    pub as_user: String,
+    /// Headers in English instead of Chinese.
+    #[arg(long)]
+    pub english: bool,
+    /// Only this classification (target, potential, partner, non_customer).
+    #[arg(long)]
+    pub classification: Option<String>,
+    /// Only this tag, `dimension: value`.
+    #[arg(long)]
+    pub tag: Option<String>,
+    #[arg(long)]
+    pub province: Option<String>,
+    #[arg(long)]
+    pub industry: Option<String>,
+    /// Search: name, pinyin, initials, phone or email.
+    #[arg(long)]
+    pub q: Option<String>,
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let url = cli.database_url();
     match cli.command {
@@ -129,6 +173,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(TokenCommand::Create(args)) => token_create(&url, args).await,
         Command::Aggregates(args) => aggregates(&url, args).await,
         Command::Demo(args) => demo(&url, args).await,
+        Command::Import(args) => import(&url, args).await,
+        Command::Export(args) => export(&url, args).await,
     }
 }
 
@@ -203,6 +249,135 @@ async fn load_demo(
 async fn demo(url: &str, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let store = app::open_store(url).await?;
     load_demo(&store, args.customers, args.seed, args.today).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn actor_named(store: &Store, name: &str) -> anyhow::Result<kehu_domain::Actor> {
+    let u = store
+        .user_by_username(name)
+        .await?
+        .with_context(|| format!("no user named {name:?}; choose one with --as"))?;
+    Ok(kehu_storage::actor_of(&u.user))
+}
+
+async fn import(url: &str, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    use kehu_core::import::{self, ImportOptions, Kind, Source};
+    let kind = Kind::parse(&args.kind).with_context(|| {
+        format!(
+            "--kind must be customers, contacts or orders, not {:?}",
+            args.kind
+        )
+    })?;
+    let store = app::open_store(url).await?;
+    let actor = actor_named(&store, &args.as_user).await?;
+    let source = Source::Path(args.file.clone());
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let opts = ImportOptions {
+        skip_invalid: args.skip_invalid,
+        dry_run: args.dry_run,
+    };
+    let started = std::time::Instant::now();
+    let report = import::import(&store.scoped(actor), kind, &source, opts, &|n, pass| {
+        bar.set_message(if pass == 1 { "validating" } else { "writing" });
+        bar.set_position(n);
+    })
+    .await?;
+    bar.finish_and_clear();
+    for c in &report.columns {
+        match &c.field {
+            Some(f) => println!("column {:?} → {f}", c.header),
+            None => println!("column {:?} ignored", c.header),
+        }
+    }
+    for e in &report.errors {
+        println!(
+            "line {}{}: {}",
+            e.line,
+            e.column
+                .as_ref()
+                .map(|c| format!(", column {c:?}"))
+                .unwrap_or_default(),
+            e.message
+        );
+    }
+    if report.error_count as usize > report.errors.len() {
+        println!(
+            "… and {} more problems",
+            report.error_count as usize - report.errors.len()
+        );
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} rows: {} valid, {} invalid; {} written in {:.1} s ({:.0} rows/s){}",
+        report.rows,
+        report.valid_rows,
+        report.invalid_rows,
+        report.applied,
+        secs,
+        report.rows as f64 / secs.max(1e-9),
+        if report.dry_run {
+            " (dry run)"
+        } else if report.applied == 0 && report.invalid_rows > 0 {
+            "; nothing was written: fix the rows or use --skip-invalid"
+        } else {
+            ""
+        }
+    );
+    Ok(if report.invalid_rows > 0 && report.applied == 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn export(url: &str, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    use kehu_core::export::{export_customers, Format};
+    let format = match args.out.extension().and_then(|e| e.to_str()) {
+        Some(e) => {
+            Format::parse(e).with_context(|| format!("cannot export to .{e}: use .csv or .xlsx"))?
+        }
+        None => Format::Csv,
+    };
+    let store = app::open_store(url).await?;
+    let actor = actor_named(&store, &args.as_user).await?;
+    let mut e = kehu_domain::ValidationErrors::default();
+    let filter = kehu_storage::CustomerFilter {
+        classification: args
+            .classification
+            .as_deref()
+            .and_then(|c| e.take(kehu_domain::Classification::parse("classification", c))),
+        tag: args
+            .tag
+            .as_deref()
+            .and_then(|t| e.take(kehu_domain::Tag::parse("tag", t))),
+        province: args.province,
+        industry: args.industry,
+        q: args.q,
+        ..Default::default()
+    };
+    if !e.is_empty() {
+        anyhow::bail!("{e}");
+    }
+    let tmp = args.out.with_extension("partial");
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
+    );
+    let n = export_customers(
+        &store.scoped(actor),
+        &filter,
+        format,
+        args.english,
+        &mut file,
+    )
+    .await?;
+    std::io::Write::flush(&mut file)?;
+    drop(file);
+    std::fs::rename(&tmp, &args.out)?;
+    println!("exported {n} customers to {}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }
 

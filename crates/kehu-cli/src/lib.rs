@@ -41,6 +41,10 @@ pub enum Command {
     Aggregates(commands::AggregatesArgs),
     /// Fill the database with a realistic demo organisation and customers.
     Demo(commands::DemoArgs),
+    /// Import customers, contacts or orders from a CSV or XLSX file.
+    Import(commands::ImportArgs),
+    /// Export the customers you can see (optionally filtered) as CSV or XLSX.
+    Export(commands::ExportArgs),
 }
 
 impl Cli {

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod credentials;
 pub mod demo;
+pub mod export;
 pub mod import;
 pub mod time;
 

@@ -280,6 +280,15 @@ impl Store {
         .transpose()
     }
 
+    pub async fn count_customers(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM customers")
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?,
+        )
+    }
+
     pub async fn count_users(&self) -> StoreResult<i64> {
         Ok(
             sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users")
