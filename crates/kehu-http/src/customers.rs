@@ -16,7 +16,6 @@ use crate::AppState;
 /// Filters, sort and page of the customer list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct CustomerQuery {
     /// `target`, `potential`, `partner`, `non_customer`.
     pub classification: Option<String>,
@@ -46,7 +45,7 @@ pub struct CustomerQuery {
     pub limit: Option<i64>,
 }
 
-pub(crate) struct ListSpec {
+pub struct ListSpec {
     pub filter: CustomerFilter,
     pub sort: CustomerSort,
     pub dir: SortDir,
@@ -57,7 +56,7 @@ fn blank(s: &Option<String>) -> Option<&str> {
 }
 
 impl CustomerQuery {
-    pub(crate) fn spec(&self) -> Result<ListSpec, ApiError> {
+    pub fn spec(&self) -> Result<ListSpec, ApiError> {
         let mut e = ValidationErrors::default();
         let classification = blank(&self.classification)
             .and_then(|v| e.take(Classification::parse("classification", v)));

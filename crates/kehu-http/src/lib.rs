@@ -8,6 +8,7 @@ pub mod auth;
 pub mod customers;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod records;
 
 use std::sync::OnceLock;
@@ -75,7 +76,7 @@ fn metrics_handle() -> PrometheusHandle {
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "customers"), (name = "contacts"), (name = "interactions"),
-        (name = "tasks"), (name = "orders"), (name = "auth"), (name = "users"), (name = "ops"),
+        (name = "tasks"), (name = "orders"), (name = "auth"), (name = "users"), (name = "import"), (name = "ops"),
     )
 )]
 struct ApiDoc;
@@ -133,6 +134,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders_of))
         .routes(routes!(create_order))
         .routes(routes!(get_order, update_order, delete_order))
+        .routes(routes!(files::import_file))
+        .routes(routes!(files::export))
         .routes(routes!(healthz))
 }
 

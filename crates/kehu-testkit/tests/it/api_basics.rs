@@ -13,7 +13,75 @@ on_both_engines!(
     tokens_work_until_revoked,
     errors_name_the_field_and_use_the_right_status,
     a_customer_360_view_through_the_api,
+    files_go_in_and_out_through_the_api,
 );
+
+async fn files_go_in_and_out_through_the_api(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let org = org(&app.store).await;
+    let a = app.as_user(&org.rep_a).await;
+    let post = |path: String, body: &'static str| {
+        let a = a.clone();
+        async move {
+            let r = a
+                .http
+                .post(format!("{}{path}", a.base))
+                .bearer_auth(a.token.as_ref().unwrap())
+                .header("x-file-name", "客户.csv")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let bad = "客户名称,手机\n甲公司,13800000001\n乙公司,not-a-phone\n";
+    let (s, report) = post("/api/v1/import/customers".into(), bad).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["applied"], 0);
+    assert_eq!(report["errors"][0]["line"], 3);
+    assert_eq!(report["errors"][0]["column"], "手机");
+    let (_, report) = post("/api/v1/import/customers?skip_invalid=true".into(), bad).await;
+    assert_eq!(report["applied"], 1);
+    let (s, v) = post("/api/v1/import/customers".into(), "手机\n138\n").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_column"))
+    );
+    let (s, _) = post("/api/v1/import/widgets".into(), bad).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let r = a
+        .http
+        .get(format!(
+            "{}/api/v1/export/customers?format=csv&q=%E7%94%B2",
+            a.base
+        ))
+        .bearer_auth(a.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for Excel");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.starts_with("外部编号,客户名称"), "{text}");
+    assert!(
+        text.contains("甲公司") && !text.contains("乙公司"),
+        "{text}"
+    );
+    // Another rep's export is empty: scope applies to files too.
+    let c = app.as_user(&org.rep_c).await;
+    let r = c
+        .http
+        .get(format!("{}/api/v1/export/customers?format=xlsx", c.base))
+        .bearer_auth(c.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+}
 
 async fn sessions_need_the_csrf_header_to_change_data(db: &TestDb) {
     let app = TestApp::spawn(db).await;

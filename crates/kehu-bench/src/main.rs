@@ -1,0 +1,210 @@
+//! `kehu-bench`: p50/p99 latency of the read paths users wait on, measured
+//! through the same scoped storage API the server uses, over a database
+//! filled by `kehu demo`.
+//!
+//! ```text
+//! kehu demo --customers 1000000 --database-url URL
+//! cargo run --release -p kehu-bench -- --database-url URL
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use kehu_domain::{Actor, CustomerId, SystemClock, Tag};
+use kehu_storage::{actor_of, CustomerFilter, CustomerSort, SortDir, Store, StoreOptions};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(Debug, Parser)]
+#[command(about = "Latency of list, search and 360° reads over a demo database")]
+struct Args {
+    #[arg(long, env = "KEHU_DATABASE_URL")]
+    database_url: String,
+    /// Timed runs of each query (after 20 warm-up runs).
+    #[arg(long, default_value_t = 300)]
+    iterations: usize,
+}
+
+struct Stats {
+    name: String,
+    samples: Vec<Duration>,
+    /// Mean rows returned, to show the queries do real work.
+    rows: f64,
+}
+
+impl Stats {
+    fn pct(&self, p: f64) -> f64 {
+        let mut s = self.samples.clone();
+        s.sort();
+        let i = ((s.len() as f64 - 1.0) * p).round() as usize;
+        s[i].as_secs_f64() * 1000.0
+    }
+}
+
+fn initials(name: &str) -> String {
+    use pinyin::ToPinyin;
+    kehu_domain::text::company_key(name)
+        .chars()
+        .filter_map(|c| c.to_pinyin().and_then(|p| p.plain().chars().next()))
+        .take(3)
+        .collect()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let store = Store::open(
+        &args.database_url,
+        Arc::new(SystemClock),
+        StoreOptions::default(),
+    )
+    .await?;
+    let users = store.users().await?;
+    let pick = |role: kehu_domain::Role| {
+        users
+            .iter()
+            .find(|u| {
+                u.role == role && u.team_id.is_some()
+                    || u.role == role && role == kehu_domain::Role::Admin
+            })
+            .map(actor_of)
+    };
+    let admin = pick(kehu_domain::Role::Admin)
+        .ok_or_else(|| anyhow::anyhow!("no admin: run kehu demo first"))?;
+    let manager = pick(kehu_domain::Role::Manager).unwrap_or(admin);
+    let rep = pick(kehu_domain::Role::Rep).unwrap_or(admin);
+    let total = store.count_customers().await?;
+    anyhow::ensure!(
+        total > 0,
+        "the database has no customers: run kehu demo first"
+    );
+    println!(
+        "database: {} ({} customers)",
+        kehu_storage::redact(&args.database_url),
+        total
+    );
+
+    // Sample customers (ids are dense after a demo load) for queries.
+    let mut rng = StdRng::seed_from_u64(7);
+    let s_admin = store.scoped(admin);
+    let mut sample = Vec::new();
+    while sample.len() < 200 {
+        let id = CustomerId(rng.gen_range(1..=total));
+        if let Ok(c) = s_admin.customer(id).await {
+            sample.push(c);
+        }
+    }
+    let names: Vec<String> = sample
+        .iter()
+        .map(|c| {
+            let key: Vec<char> = kehu_domain::text::company_key(&c.name).chars().collect();
+            let start = if key.len() > 4 { 2 } else { 0 };
+            key[start..(start + 3).min(key.len())].iter().collect()
+        })
+        .collect();
+    let inits: Vec<String> = sample.iter().map(|c| initials(&c.name)).collect();
+    let ids: Vec<CustomerId> = sample.iter().map(|c| c.id).collect();
+
+    let mut results = Vec::new();
+    let list = |actor: Actor, filter: CustomerFilter| {
+        let store = &store;
+        async move {
+            store
+                .scoped(actor)
+                .customers(&filter, CustomerSort::CreatedAt, SortDir::Desc, None, 50)
+                .await
+                .map(|p| p.items.len())
+        }
+    };
+    let target = || CustomerFilter {
+        classification: Some(kehu_domain::Classification::Target),
+        ..Default::default()
+    };
+    let tagged = || CustomerFilter {
+        tag: Some(Tag {
+            dimension: "意向".into(),
+            value: "高".into(),
+        }),
+        ..Default::default()
+    };
+    macro_rules! measure {
+        ($name:expr, $i:ident, $body:expr) => {{
+            let mut samples = Vec::with_capacity(args.iterations);
+            let mut rows = 0usize;
+            for $i in 0..(args.iterations + 20) {
+                let t = Instant::now();
+                let n: usize = $body;
+                if $i >= 20 {
+                    samples.push(t.elapsed());
+                    rows += n;
+                }
+            }
+            results.push(Stats {
+                name: $name.into(),
+                samples,
+                rows: rows as f64 / args.iterations as f64,
+            });
+        }};
+    }
+    measure!(
+        "list, first page, classification filter (rep)",
+        i,
+        list(rep, target()).await?
+    );
+    measure!(
+        "list, first page, classification filter (manager)",
+        i,
+        list(manager, target()).await?
+    );
+    measure!(
+        "list, first page, tag filter (admin)",
+        i,
+        list(admin, tagged()).await?
+    );
+    measure!(
+        "list, first page, classification filter (admin)",
+        i,
+        list(admin, target()).await?
+    );
+    measure!("name search, 3 characters (admin)", i, {
+        let f = CustomerFilter {
+            q: Some(names[i % names.len()].clone()),
+            ..Default::default()
+        };
+        list(admin, f).await?
+    });
+    measure!("name search, 3 characters (rep)", i, {
+        let f = CustomerFilter {
+            q: Some(names[i % names.len()].clone()),
+            ..Default::default()
+        };
+        list(rep, f).await?
+    });
+    measure!("pinyin initials search (admin)", i, {
+        let f = CustomerFilter {
+            q: Some(inits[i % inits.len()].clone()),
+            ..Default::default()
+        };
+        list(admin, f).await?
+    });
+    measure!("customer + contacts + last 20 interactions (admin)", i, {
+        let id = ids[i % ids.len()];
+        let c = s_admin.customer(id).await?;
+        let k = s_admin.contacts_of(id).await?;
+        let t = s_admin.interactions_of(id, None, 20).await?;
+        usize::from(c.id.0 > 0) + k.len() + t.items.len()
+    });
+
+    println!("\n| query | rows | p50 ms | p99 ms |\n|---|---:|---:|---:|");
+    for r in &results {
+        println!(
+            "| {} | {:.1} | {:.2} | {:.2} |",
+            r.name,
+            r.rows,
+            r.pct(0.5),
+            r.pct(0.99)
+        );
+    }
+    Ok(())
+}
