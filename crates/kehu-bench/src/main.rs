@@ -64,10 +64,7 @@ async fn main() -> anyhow::Result<()> {
     let pick = |role: kehu_domain::Role| {
         users
             .iter()
-            .find(|u| {
-                u.role == role && u.team_id.is_some()
-                    || u.role == role && role == kehu_domain::Role::Admin
-            })
+            .find(|u| u.role == role && (u.team_id.is_some() || role == kehu_domain::Role::Admin))
             .map(actor_of)
     };
     let admin = pick(kehu_domain::Role::Admin)
