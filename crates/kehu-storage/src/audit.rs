@@ -19,6 +19,32 @@ pub(crate) struct Change<'a> {
     pub after: Option<String>,
 }
 
+impl<'a> Change<'a> {
+    pub fn new(
+        entity: &'a str,
+        entity_id: i64,
+        action: &'a str,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Self {
+        Self {
+            entity,
+            entity_id,
+            action,
+            before,
+            after,
+        }
+    }
+
+    pub fn created(entity: &'a str, entity_id: i64, after: Option<String>) -> Self {
+        Self::new(entity, entity_id, "create", None, after)
+    }
+
+    pub fn deleted(entity: &'a str, entity_id: i64, before: Option<String>) -> Self {
+        Self::new(entity, entity_id, "delete", before, None)
+    }
+}
+
 /// A JSON snapshot of a read model for the trail.
 pub(crate) fn snap<T: Serialize>(v: &T) -> Option<String> {
     serde_json::to_string(v).ok()
@@ -52,6 +78,16 @@ pub(crate) async fn record(
 }
 
 impl Scoped<'_> {
+    /// Records a change made by this actor.
+    pub(crate) async fn audit(
+        &self,
+        conn: &mut AnyConnection,
+        now_ms: i64,
+        change: Change<'_>,
+    ) -> StoreResult<()> {
+        record(conn, now_ms, Some(self.actor.user_id), change).await
+    }
+
     /// The audit trail of one entity, newest first. Visible when the entity
     /// is a customer within scope, or to admins for any entity.
     pub async fn audit_of(&self, entity: &str, entity_id: i64) -> StoreResult<Vec<AuditEntry>> {

@@ -4,7 +4,7 @@ use kehu_domain::inputs::{ContactDraft, ContactInput};
 use kehu_domain::*;
 use sqlx::{AnyConnection, Row};
 
-use crate::audit::{record, snap, Change};
+use crate::audit::{snap, Change};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, CONTACT_COLS};
 use crate::sql::{Arg, Sql};
@@ -69,19 +69,8 @@ impl Scoped<'_> {
         let id = ContactId(sql.query().fetch_one(&mut *tx.tx).await?.try_get("id")?);
         search::rebuild(&mut tx.tx, draft.customer_id).await?;
         let c = self.load_contact(&mut tx.tx, id).await?;
-        record(
-            &mut tx.tx,
-            now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "contact",
-                entity_id: id.0,
-                action: "create",
-                before: None,
-                after: snap(&c),
-            },
-        )
-        .await?;
+        self.audit(&mut tx.tx, now, Change::created("contact", id.0, snap(&c)))
+            .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -118,17 +107,10 @@ impl Scoped<'_> {
         }
         search::rebuild(&mut tx.tx, draft.customer_id).await?;
         let after = self.load_contact(&mut tx.tx, id).await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "contact",
-                entity_id: id.0,
-                action: "update",
-                before: snap(&before),
-                after: snap(&after),
-            },
+            Change::new("contact", id.0, "update", snap(&before), snap(&after)),
         )
         .await?;
         tx.commit().await?;
@@ -146,17 +128,10 @@ impl Scoped<'_> {
             .execute(&mut *tx.tx)
             .await?;
         search::rebuild(&mut tx.tx, before.customer_id).await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "contact",
-                entity_id: id.0,
-                action: "delete",
-                before: snap(&before),
-                after: None,
-            },
+            Change::deleted("contact", id.0, snap(&before)),
         )
         .await?;
         tx.commit().await?;

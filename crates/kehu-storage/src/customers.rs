@@ -6,7 +6,7 @@ use kehu_domain::*;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-use crate::audit::{record, snap, Change};
+use crate::audit::{snap, Change};
 use crate::cursor::{Cursor, CursorKey};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, CUSTOMER_COLS};
@@ -207,19 +207,8 @@ impl Scoped<'_> {
         )
         .await?;
         let c = self.load_customer(&mut tx.tx, id).await?;
-        record(
-            &mut tx.tx,
-            now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "customer",
-                entity_id: id.0,
-                action: "create",
-                before: None,
-                after: snap(&c),
-            },
-        )
-        .await?;
+        self.audit(&mut tx.tx, now, Change::created("customer", id.0, snap(&c)))
+            .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -263,17 +252,10 @@ impl Scoped<'_> {
         insert_tags(&mut tx.tx, id, &draft.tags).await?;
         search::rebuild(&mut tx.tx, id).await?;
         let after = self.load_customer_unscoped(&mut tx.tx, id).await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "customer",
-                entity_id: id.0,
-                action: "update",
-                before: snap(&before),
-                after: snap(&after),
-            },
+            Change::new("customer", id.0, "update", snap(&before), snap(&after)),
         )
         .await?;
         tx.commit().await?;
@@ -306,17 +288,10 @@ impl Scoped<'_> {
             .query()
             .execute(&mut *tx.tx)
             .await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "customer",
-                entity_id: id.0,
-                action: "delete",
-                before: snap(&before),
-                after: None,
-            },
+            Change::deleted("customer", id.0, snap(&before)),
         )
         .await?;
         tx.commit().await?;
@@ -368,17 +343,16 @@ impl Scoped<'_> {
             for r in found {
                 let id: i64 = r.try_get("id")?;
                 let from: i64 = r.try_get("owner_id")?;
-                record(
+                self.audit(
                     &mut tx.tx,
                     now,
-                    Some(self.actor.user_id),
-                    Change {
-                        entity: "customer",
-                        entity_id: id,
-                        action: "transfer",
-                        before: Some(format!("{{\"owner_id\":{from}}}")),
-                        after: Some(format!("{{\"owner_id\":{}}}", to.0)),
-                    },
+                    Change::new(
+                        "customer",
+                        id,
+                        "transfer",
+                        Some(format!("{{\"owner_id\":{from}}}")),
+                        Some(format!("{{\"owner_id\":{}}}", to.0)),
+                    ),
                 )
                 .await?;
             }

@@ -5,7 +5,7 @@ use kehu_domain::inputs::{InteractionDraft, InteractionInput};
 use kehu_domain::*;
 use sqlx::{AnyConnection, Row};
 
-use crate::audit::{record, snap, Change};
+use crate::audit::{snap, Change};
 use crate::cursor::{Cursor, CursorKey};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, INTERACTION_COLS};
@@ -135,17 +135,10 @@ impl Scoped<'_> {
         let id = InteractionId(sql.query().fetch_one(&mut *tx.tx).await?.try_get("id")?);
         touch_customer(&mut tx.tx, draft.customer_id, now).await?;
         let i = self.load_interaction(&mut tx.tx, id).await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "interaction",
-                entity_id: id.0,
-                action: "create",
-                before: None,
-                after: snap(&i),
-            },
+            Change::created("interaction", id.0, snap(&i)),
         )
         .await?;
         tx.commit().await?;
@@ -182,17 +175,10 @@ impl Scoped<'_> {
             .execute(&mut *tx.tx)
             .await?;
         let after = self.load_interaction(&mut tx.tx, id).await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "interaction",
-                entity_id: id.0,
-                action: "update",
-                before: snap(&before),
-                after: snap(&after),
-            },
+            Change::new("interaction", id.0, "update", snap(&before), snap(&after)),
         )
         .await?;
         tx.commit().await?;
@@ -209,17 +195,10 @@ impl Scoped<'_> {
             .query()
             .execute(&mut *tx.tx)
             .await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "interaction",
-                entity_id: id.0,
-                action: "delete",
-                before: snap(&before),
-                after: None,
-            },
+            Change::deleted("interaction", id.0, snap(&before)),
         )
         .await?;
         tx.commit().await?;

@@ -7,7 +7,7 @@ use kehu_domain::*;
 use crate::aggregates::recompute;
 use crate::audit::{record, snap, Change};
 use crate::error::{StoreError, StoreResult};
-use crate::sql::Sql;
+use crate::sql::{Arg, Sql};
 use crate::{search, Scoped};
 
 /// Customer columns that the survivor takes from the removed customer when
@@ -37,6 +37,48 @@ const CONTACT_FILLABLE: &[&str] = &[
     "other_channels",
     "notes",
 ];
+
+/// Deletes row `from` of `table` after copying its values of `cols` into
+/// the blank ones of row `into`; `extra` sets one more column.
+/// The copy is read first because unique columns (external ids) can only
+/// move once their old row is gone.
+async fn fill_blanks(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    cols: &[&str],
+    from: i64,
+    into: i64,
+    now: i64,
+    extra: Option<(&str, Arg)>,
+) -> StoreResult<()> {
+    let fill = Sql::new(&format!(
+        "SELECT {} FROM {table} WHERE id = ",
+        cols.join(", ")
+    ))
+    .bind(from)
+    .query()
+    .fetch_one(&mut *conn)
+    .await?;
+    Sql::new(&format!("DELETE FROM {table} WHERE id = "))
+        .bind(from)
+        .query()
+        .execute(&mut *conn)
+        .await?;
+    let mut sql = Sql::new(&format!("UPDATE {table} SET updated_at = "));
+    sql.bind(now);
+    for col in cols {
+        let v: Option<String> = sqlx::Row::try_get(&fill, *col)?;
+        sql.push(&format!(", {col} = COALESCE({col}, "))
+            .bind(v)
+            .push(")");
+    }
+    if let Some((col, v)) = extra {
+        sql.push(&format!(", {col} = ")).bind(v);
+    }
+    sql.push(" WHERE id = ").bind(into);
+    sql.query().execute(conn).await?;
+    Ok(())
+}
 
 fn same_record(field: &str) -> StoreError {
     StoreError::Invalid(
@@ -82,35 +124,20 @@ impl Scoped<'_> {
             .query()
             .execute(&mut *tx.tx)
             .await?;
-        // Read the removed row's fillable values before it goes.
-        let cols = FILLABLE.join(", ");
-        let fill = Sql::new(&format!(
-            "SELECT {cols}, attributes FROM customers WHERE id = "
-        ))
-        .bind(removed.0)
-        .query()
-        .fetch_one(&mut *tx.tx)
-        .await?;
-        Sql::new("DELETE FROM customers WHERE id = ")
-            .bind(removed.0)
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
-        let mut sql = Sql::new("UPDATE customers SET updated_at = ");
-        sql.bind(now);
-        for col in FILLABLE {
-            let v: Option<String> = sqlx::Row::try_get(&fill, *col)?;
-            sql.push(&format!(", {col} = COALESCE({col}, "))
-                .bind(v)
-                .push(")");
-        }
         let mut attributes = r.attributes.clone();
         attributes.extend(s.attributes.clone());
-        sql.push(", attributes = ")
-            .bind(serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into()))
-            .push(" WHERE id = ")
-            .bind(survivor.0);
-        sql.query().execute(&mut *tx.tx).await?;
+        let attributes = serde_json::to_string(&attributes).unwrap_or_else(|_| "{}".into());
+        let extra = Some(("attributes", Arg::Text(attributes)));
+        fill_blanks(
+            &mut tx.tx,
+            "customers",
+            FILLABLE,
+            removed.0,
+            survivor.0,
+            now,
+            extra,
+        )
+        .await?;
         recompute(&mut tx.tx, survivor).await?;
         search::rebuild(&mut tx.tx, survivor).await?;
         let after = self.load_customer_unscoped(&mut tx.tx, survivor).await?;
@@ -178,30 +205,19 @@ impl Scoped<'_> {
             .query()
             .execute(&mut *tx.tx)
             .await?;
-        let cols = CONTACT_FILLABLE.join(", ");
-        let fill = Sql::new(&format!("SELECT {cols} FROM contacts WHERE id = "))
-            .bind(removed.0)
-            .query()
-            .fetch_one(&mut *tx.tx)
-            .await?;
-        Sql::new("DELETE FROM contacts WHERE id = ")
-            .bind(removed.0)
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
-        let mut sql = Sql::new("UPDATE contacts SET updated_at = ");
-        sql.bind(now);
-        for col in CONTACT_FILLABLE {
-            let v: Option<String> = sqlx::Row::try_get(&fill, *col)?;
-            sql.push(&format!(", {col} = COALESCE({col}, "))
-                .bind(v)
-                .push(")");
-        }
-        if r.is_key_decision_maker {
-            sql.push(", is_key_decision_maker = 1");
-        }
-        sql.push(" WHERE id = ").bind(survivor.0);
-        sql.query().execute(&mut *tx.tx).await?;
+        let extra = r
+            .is_key_decision_maker
+            .then_some(("is_key_decision_maker", Arg::I64(1)));
+        fill_blanks(
+            &mut tx.tx,
+            "contacts",
+            CONTACT_FILLABLE,
+            removed.0,
+            survivor.0,
+            now,
+            extra,
+        )
+        .await?;
         search::rebuild(&mut tx.tx, s.customer_id).await?;
         if r.customer_id != s.customer_id {
             search::rebuild(&mut tx.tx, r.customer_id).await?;

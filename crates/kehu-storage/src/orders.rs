@@ -6,7 +6,7 @@ use kehu_domain::*;
 use sqlx::{AnyConnection, Row};
 
 use crate::aggregates::recompute;
-use crate::audit::{record, snap, Change};
+use crate::audit::{snap, Change};
 use crate::cursor::{Cursor, CursorKey};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, ORDER_COLS};
@@ -98,19 +98,8 @@ impl Scoped<'_> {
         let id = OrderId(sql.query().fetch_one(&mut *tx.tx).await?.try_get("id")?);
         recompute(&mut tx.tx, draft.customer_id).await?;
         let o = self.load_order(&mut tx.tx, id).await?;
-        record(
-            &mut tx.tx,
-            now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "order",
-                entity_id: id.0,
-                action: "create",
-                before: None,
-                after: snap(&o),
-            },
-        )
-        .await?;
+        self.audit(&mut tx.tx, now, Change::created("order", id.0, snap(&o)))
+            .await?;
         tx.commit().await?;
         Ok(o)
     }
@@ -139,17 +128,10 @@ impl Scoped<'_> {
             recompute(&mut tx.tx, before.customer_id).await?;
         }
         let after = self.load_order(&mut tx.tx, id).await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "order",
-                entity_id: id.0,
-                action: "update",
-                before: snap(&before),
-                after: snap(&after),
-            },
+            Change::new("order", id.0, "update", snap(&before), snap(&after)),
         )
         .await?;
         tx.commit().await?;
@@ -167,17 +149,10 @@ impl Scoped<'_> {
             .execute(&mut *tx.tx)
             .await?;
         recompute(&mut tx.tx, before.customer_id).await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "order",
-                entity_id: id.0,
-                action: "delete",
-                before: snap(&before),
-                after: None,
-            },
+            Change::deleted("order", id.0, snap(&before)),
         )
         .await?;
         tx.commit().await?;

@@ -7,7 +7,7 @@ use kehu_domain::*;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use crate::audit::{record, snap, Change};
+use crate::audit::{snap, Change};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, TASK_COLS};
 use crate::sql::Sql;
@@ -140,19 +140,8 @@ impl Scoped<'_> {
         .push(") RETURNING id");
         let id: i64 = sqlx::Row::try_get(&sql.query().fetch_one(&mut *tx.tx).await?, "id")?;
         let t = self.load_task(&mut tx.tx, TaskId(id)).await?;
-        record(
-            &mut tx.tx,
-            now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "task",
-                entity_id: id,
-                action: "create",
-                before: None,
-                after: snap(&t),
-            },
-        )
-        .await?;
+        self.audit(&mut tx.tx, now, Change::created("task", id, snap(&t)))
+            .await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -187,17 +176,10 @@ impl Scoped<'_> {
             .execute(&mut *tx.tx)
             .await?;
         let after = self.load_task(&mut tx.tx, id).await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "task",
-                entity_id: id.0,
-                action: "update",
-                before: snap(&before),
-                after: snap(&after),
-            },
+            Change::new("task", id.0, "update", snap(&before), snap(&after)),
         )
         .await?;
         tx.commit().await?;
@@ -214,17 +196,10 @@ impl Scoped<'_> {
             .query()
             .execute(&mut *tx.tx)
             .await?;
-        record(
+        self.audit(
             &mut tx.tx,
             now,
-            Some(self.actor.user_id),
-            Change {
-                entity: "task",
-                entity_id: id.0,
-                action: "delete",
-                before: snap(&before),
-                after: None,
-            },
+            Change::deleted("task", id.0, snap(&before)),
         )
         .await?;
         tx.commit().await?;
