@@ -19,10 +19,10 @@ pub async fn open_store_with(url: &str, clock: Arc<dyn Clock>) -> anyhow::Result
         .map_err(|e| anyhow::anyhow!("{} ({})", e, kehu_storage::redact(url)))
 }
 
-/// The whole HTTP application over a store.
+/// The whole HTTP application over a store: API and web pages.
 pub fn router(store: Store, secure_cookies: bool) -> axum::Router {
     let state = AppState::new(store, secure_cookies);
-    kehu_http::app(state, axum::Router::new())
+    kehu_http::app(state, kehu_web::router())
 }
 
 /// Serves until the future `shutdown` completes.

@@ -139,6 +139,11 @@ impl Tr {
         s
     }
 
+    /// Owned text of a key built at run time.
+    pub fn t_string(&self, key: &str) -> String {
+        self.t_owned(key)
+    }
+
     fn t_owned(&self, key: &str) -> String {
         catalog(self.locale)
             .get(key)

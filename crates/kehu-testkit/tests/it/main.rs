@@ -10,3 +10,4 @@ mod import;
 mod storage_aggregates;
 mod storage_children;
 mod storage_customers;
+mod web;

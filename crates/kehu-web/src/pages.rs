@@ -1,0 +1,728 @@
+//! The pages. Each handler reads through the same scoped storage as the
+//! API, formats values for the user's language and time zone, and renders
+//! a template; every state-changing form carries the session's CSRF token.
+
+use askama::Template;
+use axum::extract::{Form, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use kehu_domain::inputs::{InteractionInput, TaskInput, UserInput};
+use kehu_domain::*;
+use kehu_http::auth::{cookie, SESSION_COOKIE};
+use kehu_http::customers::CustomerQuery;
+use kehu_http::AppState;
+use kehu_storage::{actor_of, StoreError};
+use serde::Deserialize;
+
+use crate::i18n::{Locale, Tr};
+
+const LANG_COOKIE: &str = "kehu_lang";
+
+/// The signed-in user as pages see them.
+pub struct Me {
+    pub user: User,
+    pub display_name: String,
+    pub csrf: String,
+    pub session: String,
+}
+
+/// The page's language: the user's setting, else the browser's.
+fn locale_of(parts_headers: &HeaderMap, user: Option<&User>) -> Locale {
+    if let Some(u) = user {
+        if let Some(l) = Locale::parse(&u.locale) {
+            return l;
+        }
+    }
+    let cookies = parts_headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == LANG_COOKIE)
+        .and_then(|(_, v)| Locale::parse(v));
+    cookies
+        .or_else(|| {
+            parts_headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::from_accept_language)
+        })
+        .unwrap_or(Locale::ZhCn)
+}
+
+/// A page request by a signed-in user; anyone else is sent to the login page.
+pub struct Page {
+    pub me: Me,
+    pub tr: Tr,
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = || Redirect::to("/login").into_response();
+        let sid = cookie(parts, SESSION_COOKIE)
+            .ok_or_else(to_login)?
+            .to_owned();
+        let session = state
+            .store
+            .session(&kehu_core::credentials::secret_hash(&sid))
+            .await
+            .map_err(|_| to_login())?
+            .ok_or_else(to_login)?;
+        let tr = Tr::new(locale_of(&parts.headers, Some(&session.user)));
+        Ok(Page {
+            me: Me {
+                display_name: session.user.display_name.clone(),
+                user: session.user,
+                csrf: session.csrf_token,
+                session: sid,
+            },
+            tr,
+        })
+    }
+}
+
+impl Page {
+    fn scoped<'a>(&self, state: &'a AppState) -> kehu_storage::Scoped<'a> {
+        state.store.scoped(actor_of(&self.me.user))
+    }
+
+    /// The refusal of a form whose CSRF token is not this session's.
+    fn refuse_csrf(&self, sent: &str) -> Option<Response> {
+        if !sent.is_empty() && sent == self.me.csrf {
+            None
+        } else {
+            Some((StatusCode::FORBIDDEN, self.tr.t("error.csrf").to_owned()).into_response())
+        }
+    }
+
+    fn money(&self, minor: i64) -> String {
+        money(minor)
+    }
+
+    fn when(&self, t: DateTime<Utc>) -> String {
+        let local = t.with_timezone(&kehu_core::time::zone(&self.me.user.time_zone));
+        local.format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// `¥1,234.50`: yuan sign, thousands separators, two decimals.
+pub fn money(minor: i64) -> String {
+    let neg = minor < 0;
+    let abs = minor.unsigned_abs();
+    let (yuan, fen) = (abs / 100, abs % 100);
+    let digits = yuan.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}¥{grouped}.{fen:02}", if neg { "-" } else { "" })
+}
+
+fn render(t: impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+fn store_error(tr: &Tr, e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound => {
+            (StatusCode::NOT_FOUND, tr.t("error.not_found").to_owned()).into_response()
+        }
+        StoreError::Forbidden(_) => {
+            (StatusCode::FORBIDDEN, tr.t("error.forbidden").to_owned()).into_response()
+        }
+        StoreError::Invalid(v) => {
+            let text: Vec<String> = v.0.iter().map(|f| field_message(tr, f)).collect();
+            (StatusCode::UNPROCESSABLE_ENTITY, text.join("; ")).into_response()
+        }
+        other => {
+            tracing::error!(error = %other, "page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                tr.t("error.internal").to_owned(),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A field error in the user's language: "<field label>: <problem>".
+pub fn field_message(tr: &Tr, f: &FieldError) -> String {
+    let label = tr.t_string(&format!("field.{}", f.field));
+    let problem = tr.t_string(&format!("validation.{}", f.code));
+    format!("{label}: {problem}")
+}
+
+// ------------------------------------------------------------------- login
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    tr: Tr,
+    me: Option<Me>,
+    section: &'static str,
+    error: Option<String>,
+    username: String,
+}
+
+pub async fn login_form(headers: HeaderMap) -> Response {
+    let tr = Tr::new(locale_of(&headers, None));
+    render(LoginPage {
+        tr,
+        me: None,
+        section: "",
+        error: None,
+        username: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let tr = Tr::new(locale_of(&headers, None));
+    let fail = |msg: String| {
+        let mut r = render(LoginPage {
+            tr,
+            me: None,
+            section: "",
+            error: Some(msg),
+            username: f.username.clone(),
+        });
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        r
+    };
+    if crate::limits::blocked(&f.username) {
+        let mut r = fail(tr.t("login.too_many").to_owned());
+        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return r;
+    }
+    let user = match kehu_core::accounts::login(&state.store, &f.username, &f.password).await {
+        Ok(u) => u,
+        Err(_) => {
+            crate::limits::failed(&f.username);
+            return fail(tr.t("login.failed").to_owned());
+        }
+    };
+    crate::limits::succeeded(&f.username);
+    let (sid, _) = match kehu_core::accounts::start_session(&state.store, user.id).await {
+        Ok(s) => s,
+        Err(_) => return fail(tr.t("error.internal").to_owned()),
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        kehu_core::accounts::SESSION_DAYS * 86_400,
+        if state.secure_cookies { "; Secure" } else { "" }
+    );
+    let mut r = Redirect::to("/customers").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    lang: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    page: Page,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = page.refuse_csrf(&f.csrf) {
+        return r;
+    }
+    let _ = state
+        .store
+        .delete_session(&kehu_core::credentials::secret_hash(&page.me.session))
+        .await;
+    let mut r = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Switches the language and remembers it in the user's settings.
+pub async fn set_lang(
+    State(state): State<AppState>,
+    page: Page,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = page.refuse_csrf(&f.csrf) {
+        return r;
+    }
+    let locale = Locale::parse(&f.lang).unwrap_or(Locale::ZhCn);
+    let input = UserInput {
+        locale: Some(locale.tag().into()),
+        ..Default::default()
+    };
+    let actor = actor_of(&page.me.user);
+    if let Err(e) =
+        kehu_core::accounts::update_user(&state.store, Some(actor), page.me.user.id, input).await
+    {
+        tracing::error!(error = %e, "language not saved");
+    }
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| {
+            r.find("://")
+                .and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_owned()))
+        })
+        .unwrap_or_else(|| "/customers".into());
+    let mut r = Redirect::to(&back).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        locale.tag()
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+// --------------------------------------------------------------- customers
+
+pub struct Row {
+    id: i64,
+    name: String,
+    tags: Vec<String>,
+    classification: String,
+    region: String,
+    owner: String,
+    total: String,
+    last_order: String,
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct CustomersPage {
+    tr: Tr,
+    me: Option<Me>,
+    section: &'static str,
+    rows: Vec<Row>,
+    q: String,
+    tag: String,
+    province: String,
+    classifications: Vec<(&'static str, String, bool)>,
+    sorts: Vec<(&'static str, String, bool)>,
+    next_url: Option<String>,
+    error: Option<String>,
+}
+
+fn region(c: &Customer) -> String {
+    match (&c.province, &c.city) {
+        (Some(p), Some(city)) if p != city => format!("{p} {city}"),
+        (_, Some(city)) => city.clone(),
+        (Some(p), None) => p.clone(),
+        _ => String::new(),
+    }
+}
+
+pub async fn customers(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<CustomerQuery>,
+) -> Response {
+    let tr = page.tr;
+    let users: std::collections::HashMap<UserId, String> = state
+        .store
+        .users()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let mut error = None;
+    let mut rows = Vec::new();
+    let mut next_url = None;
+    match q.spec() {
+        Err(_) => error = Some(tr.t("customers.bad_filter").to_owned()),
+        Ok(spec) => {
+            let found = page
+                .scoped(&state)
+                .customers(
+                    &spec.filter,
+                    spec.sort,
+                    spec.dir,
+                    q.cursor.as_deref(),
+                    q.limit.unwrap_or(50),
+                )
+                .await;
+            match found {
+                Ok(p) => {
+                    rows = p
+                        .items
+                        .iter()
+                        .map(|c| Row {
+                            id: c.id.0,
+                            name: c.name.clone(),
+                            tags: c.tags.iter().map(ToString::to_string).collect(),
+                            classification: tr.value("classification", c.classification.as_str()),
+                            region: region(c),
+                            owner: users.get(&c.owner_id).cloned().unwrap_or_default(),
+                            total: page.money(c.aggregates.total_amount),
+                            last_order: c
+                                .aggregates
+                                .last_order_date
+                                .map(|d| d.to_string())
+                                .unwrap_or_default(),
+                        })
+                        .collect();
+                    next_url = p.next_cursor.map(|cur| {
+                        let mut params: Vec<(&str, String)> = vec![("cursor", cur)];
+                        for (k, v) in [
+                            ("q", &q.q),
+                            ("classification", &q.classification),
+                            ("tag", &q.tag),
+                            ("province", &q.province),
+                            ("sort", &q.sort),
+                            ("dir", &q.dir),
+                        ] {
+                            if let Some(v) = v {
+                                params.push((k, v.clone()));
+                            }
+                        }
+                        format!("/customers?{}", encode_query(&params))
+                    });
+                }
+                Err(e) => error = Some(store_error_text(&tr, e)),
+            }
+        }
+    }
+    render(CustomersPage {
+        tr,
+        section: "customers",
+        rows,
+        q: q.q.clone().unwrap_or_default(),
+        tag: q.tag.clone().unwrap_or_default(),
+        province: q.province.clone().unwrap_or_default(),
+        classifications: Classification::KEYS
+            .iter()
+            .map(|k| {
+                (
+                    *k,
+                    tr.value("classification", k),
+                    q.classification.as_deref() == Some(*k),
+                )
+            })
+            .collect(),
+        sorts: kehu_storage::CustomerSort::KEYS
+            .iter()
+            .map(|k| {
+                let on = q.sort.as_deref().unwrap_or("created_at") == *k;
+                (*k, tr.t_string(&format!("sort.{k}")), on)
+            })
+            .collect(),
+        next_url,
+        error,
+        me: Some(page.me),
+    })
+}
+
+fn store_error_text(tr: &Tr, e: StoreError) -> String {
+    match e {
+        StoreError::Invalid(v) => {
+            v.0.iter()
+                .map(|f| field_message(tr, f))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+        _ => tr.t("error.internal").to_owned(),
+    }
+}
+
+/// `k=v&…` with percent-encoding of everything but unreserved characters.
+fn encode_query(params: &[(&str, String)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub struct ContactView {
+    name: String,
+    role: String,
+    kdm: bool,
+    closeness: String,
+    closeness_key: &'static str,
+    budget: String,
+    mobile: String,
+}
+
+pub struct InteractionView {
+    channel: String,
+    when: String,
+    content: String,
+}
+
+pub struct OrderView {
+    date: String,
+    amount: String,
+    status: String,
+}
+
+pub struct CustomerView {
+    id: i64,
+    name: String,
+    classification: String,
+    tags: Vec<String>,
+    total: String,
+    orders: i64,
+    last_order: String,
+    owner: String,
+    region: String,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct CustomerPage {
+    tr: Tr,
+    me: Option<Me>,
+    section: &'static str,
+    csrf: String,
+    c: CustomerView,
+    contacts: Vec<ContactView>,
+    timeline: Vec<InteractionView>,
+    orders: Vec<OrderView>,
+    channels: Vec<(&'static str, String)>,
+}
+
+pub async fn customer(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> Response {
+    let tr = page.tr;
+    let s = page.scoped(&state);
+    let id = CustomerId(id);
+    let c = match s.customer(id).await {
+        Ok(c) => c,
+        Err(e) => return store_error(&tr, e),
+    };
+    let (contacts, timeline, orders) = match (
+        s.contacts_of(id).await,
+        s.interactions_of(id, None, 20).await,
+        s.orders_of(id, None, 20).await,
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b.items, c.items),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return store_error(&tr, e),
+    };
+    let owner = state
+        .store
+        .user(c.owner_id)
+        .await
+        .map(|u| u.display_name)
+        .unwrap_or_default();
+    let view = CustomerView {
+        id: c.id.0,
+        name: c.name.clone(),
+        classification: tr.value("classification", c.classification.as_str()),
+        tags: c.tags.iter().map(ToString::to_string).collect(),
+        total: page.money(c.aggregates.total_amount),
+        orders: c.aggregates.order_count,
+        last_order: c
+            .aggregates
+            .last_order_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "—".into()),
+        owner,
+        region: region(&c),
+    };
+    render(CustomerPage {
+        tr,
+        section: "customers",
+        csrf: page.me.csrf.clone(),
+        contacts: contacts
+            .iter()
+            .map(|k| ContactView {
+                name: k.name.clone(),
+                role: [k.department.clone(), k.title.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                kdm: k.is_key_decision_maker,
+                closeness: tr.value("closeness", k.closeness.as_str()),
+                closeness_key: k.closeness.as_str(),
+                budget: k
+                    .budget_authority
+                    .map(|b| tr.value("budget_authority", b.as_str()))
+                    .unwrap_or_default(),
+                mobile: k.mobile.clone().unwrap_or_default(),
+            })
+            .collect(),
+        timeline: timeline
+            .iter()
+            .map(|i| InteractionView {
+                channel: tr.value("channel", i.channel.as_str()),
+                when: page.when(i.occurred_at),
+                content: i.content.clone(),
+            })
+            .collect(),
+        orders: orders
+            .iter()
+            .map(|o| OrderView {
+                date: o.order_date.to_string(),
+                amount: page.money(o.amount),
+                status: tr.value("order_status", o.status.as_str()),
+            })
+            .collect(),
+        channels: Channel::KEYS
+            .iter()
+            .map(|k| (*k, tr.value("channel", k)))
+            .collect(),
+        c: view,
+        me: Some(page.me),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LogForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    next_follow_up: String,
+}
+
+pub async fn log_interaction(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(f): Form<LogForm>,
+) -> Response {
+    if let Some(r) = page.refuse_csrf(&f.csrf) {
+        return r;
+    }
+    let input = InteractionInput {
+        customer_id: Some(CustomerId(id)),
+        channel: Some(f.channel),
+        content: Some(f.content),
+        next_follow_up: Some(f.next_follow_up).filter(|d| !d.trim().is_empty()),
+        ..Default::default()
+    };
+    match page.scoped(&state).create_interaction(&input).await {
+        Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => store_error(&page.tr, e),
+    }
+}
+
+// -------------------------------------------------------------- follow-ups
+
+pub struct TaskView {
+    id: i64,
+    customer_id: Option<i64>,
+    title: String,
+    due: String,
+}
+
+#[derive(Template)]
+#[template(path = "follow_ups.html")]
+struct FollowUpsPage {
+    tr: Tr,
+    me: Option<Me>,
+    section: &'static str,
+    csrf: String,
+    groups: Vec<(String, Vec<TaskView>)>,
+}
+
+pub async fn follow_ups(State(state): State<AppState>, page: Page) -> Response {
+    let tr = page.tr;
+    let today = kehu_core::time::today_in(state.store.clock().now(), &page.me.user.time_zone);
+    let f = match page.scoped(&state).follow_ups(None, today).await {
+        Ok(f) => f,
+        Err(e) => return store_error(&tr, e),
+    };
+    let view = |tasks: Vec<Task>| {
+        tasks
+            .into_iter()
+            .map(|t| TaskView {
+                id: t.id.0,
+                customer_id: t.customer_id.map(|c| c.0),
+                title: t.title,
+                due: t.due_date.to_string(),
+            })
+            .collect::<Vec<_>>()
+    };
+    render(FollowUpsPage {
+        tr,
+        section: "follow_ups",
+        csrf: page.me.csrf.clone(),
+        groups: vec![
+            (tr.t("follow_ups.overdue").to_owned(), view(f.overdue)),
+            (tr.t("follow_ups.today").to_owned(), view(f.today)),
+            (tr.t("follow_ups.upcoming").to_owned(), view(f.upcoming)),
+        ],
+        me: Some(page.me),
+    })
+}
+
+pub async fn task_done(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = page.refuse_csrf(&f.csrf) {
+        return r;
+    }
+    let input = TaskInput {
+        done: Some(true),
+        ..Default::default()
+    };
+    match page.scoped(&state).update_task(TaskId(id), input).await {
+        Ok(_) => Redirect::to("/follow-ups").into_response(),
+        Err(e) => store_error(&page.tr, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_has_yuan_sign_and_separators() {
+        assert_eq!(money(123_456_789), "¥1,234,567.89");
+        assert_eq!(money(5), "¥0.05");
+        assert_eq!(money(-100_000), "-¥1,000.00");
+    }
+}
