@@ -1,6 +1,7 @@
 //! Kehu's web UI: server-rendered pages over the same scoped storage as the
 //! API, in zh-CN and en, with every asset embedded in the binary.
 
+mod forms;
 pub mod i18n;
 mod limits;
 pub mod pages;
@@ -19,7 +20,15 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(pages::logout))
         .route("/lang", post(pages::set_lang))
         .route("/customers", get(pages::customers))
+        .route(
+            "/customers/new",
+            get(forms::new_customer).post(forms::create_customer),
+        )
         .route("/customers/{id}", get(pages::customer))
+        .route(
+            "/customers/{id}/edit",
+            get(forms::edit_customer).post(forms::update_customer),
+        )
         .route("/customers/{id}/interactions", post(pages::log_interaction))
         .route("/follow-ups", get(pages::follow_ups))
         .route("/tasks/{id}/done", post(pages::task_done))

@@ -87,17 +87,21 @@ impl FromRequestParts<AppState> for Page {
 }
 
 impl Page {
-    fn scoped<'a>(&self, state: &'a AppState) -> kehu_storage::Scoped<'a> {
+    pub(crate) fn scoped<'a>(&self, state: &'a AppState) -> kehu_storage::Scoped<'a> {
         state.store.scoped(actor_of(&self.me.user))
     }
 
     /// The refusal of a form whose CSRF token is not this session's.
-    fn refuse_csrf(&self, sent: &str) -> Option<Response> {
+    pub(crate) fn refuse_csrf(&self, sent: &str) -> Option<Response> {
         if !sent.is_empty() && sent == self.me.csrf {
             None
         } else {
             Some((StatusCode::FORBIDDEN, self.tr.t("error.csrf").to_owned()).into_response())
         }
+    }
+
+    pub(crate) fn error(&self, e: StoreError) -> Response {
+        store_error(&self.tr, e)
     }
 
     fn money(&self, minor: i64) -> String {

@@ -160,6 +160,59 @@ async fn pages_follow_language_login_csrf_and_scope(db: &TestDb) {
         .unwrap();
     assert!(html.contains("甲方贸易有限公司") && html.contains("即将到期"));
 
+    // Creating a customer: a bad field is named, in the user's language.
+    let form = zh
+        .get(format!("{base}/customers/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token2 = csrf_of(&form);
+    let r = zh
+        .post(format!("{base}/customers/new"))
+        .form(&[
+            ("_csrf", token2.as_str()),
+            ("name", "丙方物流有限公司"),
+            ("mobile", "12345"),
+            ("classification", "target"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("手机: 不是有效的手机号") && html.contains("丙方物流有限公司"),
+        "{html}"
+    );
+    let r = zh
+        .post(format!("{base}/customers/new"))
+        .form(&[
+            ("_csrf", token2.as_str()),
+            ("name", "丙方物流有限公司"),
+            ("mobile", "13712345678"),
+            ("classification", "target"),
+            ("tags", "行业: 物流; 意向: 高"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = zh
+        .get(format!("{base}/customers?q=bfwl"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("丙方物流有限公司") && html.contains("行业: 物流"),
+        "{html}"
+    );
+
     // Switching language is remembered in the user's settings.
     let r = zh
         .post(format!("{base}/lang"))
