@@ -78,8 +78,16 @@ pub enum IdTable {
 impl Store {
     /// Opens a bulk transaction on behalf of `by` (None for system loads).
     pub async fn bulk(&self, by: Option<UserId>) -> StoreResult<Bulk> {
+        let mut tx = self.begin_write().await?;
+        if self.engine() == Engine::Sqlite {
+            // Big loads insert into large indexes in random order; a page
+            // cache of 1 GiB for this connection keeps them off the disk.
+            sqlx::query("PRAGMA cache_size = -1048576")
+                .execute(&mut *tx.tx)
+                .await?;
+        }
         Ok(Bulk {
-            tx: self.begin_write().await?,
+            tx,
             engine: self.engine(),
             now: self.now_ms(),
             by,
@@ -332,13 +340,17 @@ impl Bulk {
             &mut self.tx.tx,
             "INSERT INTO customer_search (term, customer_id)",
             2,
-            rows.iter()
-                .flat_map(|(id, s)| {
-                    s.terms()
-                        .into_iter()
-                        .map(move |t| vec![Arg::Text(t), Arg::I64(id.0)])
-                })
-                .collect::<Vec<_>>(),
+            {
+                // Sorted, the batch walks the term index in order.
+                let mut all: Vec<(String, i64)> = rows
+                    .iter()
+                    .flat_map(|(id, s)| s.terms().into_iter().map(move |t| (t, id.0)))
+                    .collect();
+                all.sort_unstable();
+                all.into_iter()
+                    .map(|(t, id)| vec![Arg::Text(t), Arg::I64(id)])
+                    .collect::<Vec<_>>()
+            },
         )
         .await?;
         Ok(())
@@ -401,7 +413,13 @@ impl Bulk {
     }
 
     /// Makes the whole load visible at once.
-    pub async fn commit(self) -> StoreResult<()> {
+    pub async fn commit(mut self) -> StoreResult<()> {
+        if self.engine == Engine::Sqlite {
+            // Back to the pool's usual cache (see `Store::connect`).
+            sqlx::query("PRAGMA cache_size = -65536")
+                .execute(&mut *self.tx.tx)
+                .await?;
+        }
         self.tx.commit().await
     }
 }
