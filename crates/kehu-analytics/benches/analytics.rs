@@ -146,9 +146,12 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let customers = arg("--customers", 1_000_000);
-    let orders_n = arg("--orders", 10_000_000);
-    let runs = arg("--runs", 5);
+    // `cargo bench` passes `--bench`; under `cargo test` the same binary
+    // runs as a quick smoke test of every step.
+    let full = std::env::args().any(|a| a == "--bench");
+    let customers = arg("--customers", if full { 1_000_000 } else { 2_000 });
+    let orders_n = arg("--orders", if full { 10_000_000 } else { 20_000 });
+    let runs = arg("--runs", if full { 5 } else { 1 });
     let as_of = NaiveDate::from_ymd_opt(2024, 12, 31).ok_or("date")?;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
