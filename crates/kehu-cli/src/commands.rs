@@ -135,6 +135,9 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// customers, contacts or orders (of the customers that match the filters).
+    #[arg(long, default_value = "customers")]
+    pub kind: String,
     /// Output file; the format follows its extension (.csv or .xlsx).
     #[arg(long)]
     pub out: std::path::PathBuf,
@@ -335,7 +338,13 @@ async fn import(url: &str, args: ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn export(url: &str, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    use kehu_core::export::{export_customers, Format};
+    use kehu_core::export::{export_related, Format};
+    let kind = kehu_core::import::Kind::parse(&args.kind).with_context(|| {
+        format!(
+            "--kind must be customers, contacts or orders, not {:?}",
+            args.kind
+        )
+    })?;
     let format = match args.out.extension().and_then(|e| e.to_str()) {
         Some(e) => {
             Format::parse(e).with_context(|| format!("cannot export to .{e}: use .csv or .xlsx"))?
@@ -366,8 +375,9 @@ async fn export(url: &str, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
     );
-    let n = export_customers(
+    let n = export_related(
         &store.scoped(actor),
+        kind,
         &filter,
         format,
         args.english,
@@ -377,7 +387,7 @@ async fn export(url: &str, args: ExportArgs) -> anyhow::Result<ExitCode> {
     std::io::Write::flush(&mut file)?;
     drop(file);
     std::fs::rename(&tmp, &args.out)?;
-    println!("exported {n} customers to {}", args.out.display());
+    println!("exported {n} {} to {}", kind.as_str(), args.out.display());
     Ok(ExitCode::SUCCESS)
 }
 

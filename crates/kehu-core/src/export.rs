@@ -202,6 +202,196 @@ pub async fn export_customers(
     Ok(n)
 }
 
+/// Contact export columns (fields of the import mapping).
+const CONTACT_FIELDS: &[&str] = &[
+    "customer",
+    "customer_external_id",
+    "name",
+    "department",
+    "title",
+    "level",
+    "business_area",
+    "authority_scope",
+    "budget_authority",
+    "is_key_decision_maker",
+    "mobile",
+    "wechat",
+    "email",
+    "other_channels",
+    "closeness",
+    "notes",
+];
+
+/// Order export columns.
+const ORDER_FIELDS: &[&str] = &[
+    "customer",
+    "customer_external_id",
+    "external_id",
+    "order_date",
+    "amount",
+    "currency",
+    "cost",
+    "status",
+    "note",
+];
+
+fn kind_header(kind: Kind, field: &str, english: bool) -> String {
+    kind.columns()
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, a)| if english { a[1] } else { a[0] })
+        .unwrap_or(field)
+        .to_owned()
+}
+
+/// Writes the contacts or orders of every visible customer matching
+/// `filter`; returns the count. Same formats as [`export_customers`].
+pub async fn export_related(
+    scoped: &Scoped<'_>,
+    kind: Kind,
+    filter: &CustomerFilter,
+    format: Format,
+    english: bool,
+    out: &mut (dyn Write + Send),
+) -> Result<u64, ExportError> {
+    let fields = match kind {
+        Kind::Contacts => CONTACT_FIELDS,
+        Kind::Orders => ORDER_FIELDS,
+        Kind::Customers => return export_customers(scoped, filter, format, english, out).await,
+    };
+    let head: Vec<String> = fields
+        .iter()
+        .map(|f| kind_header(kind, f, english))
+        .collect();
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut sink = Sink::default();
+    let mut after = 0i64;
+    loop {
+        let page: Vec<Vec<String>> = match kind {
+            Kind::Contacts => {
+                let page = scoped.contacts_page(filter, after, 1000).await?;
+                after = page.last().map_or(after, |r| r.item.id.0);
+                page.into_iter()
+                    .map(|r| {
+                        let k = r.item;
+                        vec![
+                            r.customer_name,
+                            o(&r.customer_external_id),
+                            k.name,
+                            o(&k.department),
+                            o(&k.title),
+                            k.level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+                            o(&k.business_area),
+                            o(&k.authority_scope),
+                            k.budget_authority
+                                .map(|b| b.as_str().to_owned())
+                                .unwrap_or_default(),
+                            if k.is_key_decision_maker { "yes" } else { "no" }.to_owned(),
+                            o(&k.mobile),
+                            o(&k.wechat),
+                            o(&k.email),
+                            o(&k.other_channels),
+                            k.closeness.as_str().to_owned(),
+                            o(&k.notes),
+                        ]
+                    })
+                    .collect()
+            }
+            _ => {
+                let page = scoped.orders_page(filter, after, 1000).await?;
+                after = page.last().map_or(after, |r| r.item.id.0);
+                page.into_iter()
+                    .map(|r| {
+                        let x = r.item;
+                        vec![
+                            r.customer_name,
+                            o(&r.customer_external_id),
+                            o(&x.external_id),
+                            x.order_date.to_string(),
+                            kehu_domain::money::format_minor(x.amount),
+                            x.currency.to_string(),
+                            x.cost
+                                .map(kehu_domain::money::format_minor)
+                                .unwrap_or_default(),
+                            x.status.as_str().to_owned(),
+                            o(&x.note),
+                        ]
+                    })
+                    .collect()
+            }
+        };
+        if page.is_empty() {
+            break;
+        }
+        rows.extend(page);
+        if format == Format::Csv && rows.len() >= 10_000 {
+            // CSV streams: write what we have and keep memory flat.
+            sink.write(out, &head, &mut rows, format, false)?;
+        }
+    }
+    sink.write(out, &head, &mut rows, format, true)
+}
+
+/// Buffered rows on their way out. CSV goes out in chunks (the BOM and
+/// header with the first); XLSX is written at the end in one piece.
+#[derive(Default)]
+struct Sink {
+    started: bool,
+    written: u64,
+}
+
+impl Sink {
+    fn write(
+        &mut self,
+        out: &mut (dyn Write + Send),
+        head: &[String],
+        rows: &mut Vec<Vec<String>>,
+        format: Format,
+        last: bool,
+    ) -> Result<u64, ExportError> {
+        let werr = |e: &dyn std::fmt::Display| ExportError::Write(e.to_string());
+        match format {
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+                if !self.started {
+                    self.started = true;
+                    out.write_all(b"\xEF\xBB\xBF").map_err(|e| werr(&e))?;
+                    w.write_record(head).map_err(|e| werr(&e))?;
+                }
+                for r in rows.iter() {
+                    w.write_record(r).map_err(|e| werr(&e))?;
+                }
+                let buf = w.into_inner().map_err(|e| werr(&e))?;
+                out.write_all(&buf).map_err(|e| werr(&e))?;
+            }
+            Format::Xlsx => {
+                if !last {
+                    return Ok(self.written);
+                }
+                let mut wb = rust_xlsxwriter::Workbook::new();
+                let ws = wb.add_worksheet();
+                let bold = rust_xlsxwriter::Format::new().set_bold();
+                for (i, h) in head.iter().enumerate() {
+                    ws.write_string_with_format(0, i as u16, h, &bold)
+                        .map_err(|e| werr(&e))?;
+                }
+                for (r, row) in rows.iter().enumerate() {
+                    for (i, v) in row.iter().enumerate() {
+                        ws.write_string(r as u32 + 1, i as u16, v)
+                            .map_err(|e| werr(&e))?;
+                    }
+                }
+                let buf = wb.save_to_buffer().map_err(|e| werr(&e))?;
+                out.write_all(&buf).map_err(|e| werr(&e))?;
+            }
+        }
+        self.written += rows.len() as u64;
+        rows.clear();
+        Ok(self.written)
+    }
+}
+
 fn aggregate_cells(c: &Customer) -> [String; 3] {
     [
         kehu_domain::money::format_minor(c.aggregates.total_amount),

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kehu_core::export::{export_customers, Format};
+use kehu_core::export::{export_related, Format};
 use kehu_core::import::{self, ImportError, ImportOptions, ImportReport, Kind, Source};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -85,17 +85,20 @@ pub struct ExportQuery {
     pub lang: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/export/customers", tag = "import",
-    params(ExportQuery, CustomerQuery),
+#[utoipa::path(get, path = "/api/v1/export/{kind}", tag = "import",
+    params(("kind" = String, Path, description = "customers, contacts or orders"), ExportQuery, CustomerQuery),
     responses((status = 200, description = "the file", content_type = "application/octet-stream"),
         (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-/// Exports the caller's visible customers matching the list filters.
+/// Exports the caller's visible customers matching the list filters, or
+/// their contacts or orders.
 pub async fn export(
     State(state): State<AppState>,
     auth: Authed,
+    Path(kind): Path<String>,
     Query(q): Query<ExportQuery>,
     Query(filter): Query<CustomerQuery>,
 ) -> ApiResult<Response> {
+    let kind = Kind::parse(&kind).ok_or_else(ApiError::not_found)?;
     let format = match q.format.as_deref() {
         None => Format::Csv,
         Some(f) => Format::parse(f).ok_or_else(|| {
@@ -105,8 +108,9 @@ pub async fn export(
     let spec = filter.spec()?;
     let mut buf: Vec<u8> = Vec::new();
     let english = q.lang.as_deref().is_some_and(|l| l.starts_with("en"));
-    export_customers(
+    export_related(
         &auth.scoped(&state),
+        kind,
         &spec.filter,
         format,
         english,
@@ -133,7 +137,7 @@ pub async fn export(
             (header::CONTENT_TYPE, mime.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"customers.{ext}\""),
+                format!("attachment; filename=\"{}.{ext}\"", kind.as_str()),
             ),
         ],
         buf,

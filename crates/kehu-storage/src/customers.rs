@@ -446,7 +446,7 @@ impl Scoped<'_> {
     }
 }
 
-fn apply_filter(sql: &mut Sql, f: &CustomerFilter) {
+pub(crate) fn apply_filter(sql: &mut Sql, f: &CustomerFilter) {
     let eq = |sql: &mut Sql, col: &str, v: Option<Arg>| {
         if let Some(v) = v {
             sql.push(&format!(" AND c.{col} = ")).bind(v);

@@ -132,3 +132,69 @@ impl crate::Store {
         Ok(out)
     }
 }
+
+/// A contact or order with the customer it belongs to, for exports.
+#[derive(Debug, Clone)]
+pub struct WithCustomer<T> {
+    pub item: T,
+    pub customer_name: String,
+    pub customer_external_id: Option<String>,
+}
+
+impl Scoped<'_> {
+    /// Contacts of visible customers matching `filter`, in id order after `after`.
+    pub async fn contacts_page(
+        &self,
+        filter: &crate::CustomerFilter,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<WithCustomer<kehu_domain::Contact>>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {}, c.name AS customer_name, c.external_id AS customer_external_id \
+             FROM contacts x JOIN customers c ON c.id = x.customer_id WHERE x.id > ",
+            crate::rows::CONTACT_COLS
+        ));
+        sql.bind(after);
+        self.scope(&mut sql, "c");
+        crate::customers::apply_filter(&mut sql, filter);
+        sql.push(" ORDER BY x.id LIMIT ").bind(limit);
+        let rows = sql.query().fetch_all(self.store.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WithCustomer {
+                    item: crate::rows::contact(r)?,
+                    customer_name: r.try_get("customer_name")?,
+                    customer_external_id: r.try_get("customer_external_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Orders of visible customers matching `filter`, in id order after `after`.
+    pub async fn orders_page(
+        &self,
+        filter: &crate::CustomerFilter,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<WithCustomer<kehu_domain::Order>>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {}, c.name AS customer_name, c.external_id AS customer_external_id \
+             FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id > ",
+            crate::rows::ORDER_COLS
+        ));
+        sql.bind(after);
+        self.scope(&mut sql, "c");
+        crate::customers::apply_filter(&mut sql, filter);
+        sql.push(" ORDER BY o.id LIMIT ").bind(limit);
+        let rows = sql.query().fetch_all(self.store.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WithCustomer {
+                    item: crate::rows::order(r)?,
+                    customer_name: r.try_get("customer_name")?,
+                    customer_external_id: r.try_get("customer_external_id")?,
+                })
+            })
+            .collect()
+    }
+}

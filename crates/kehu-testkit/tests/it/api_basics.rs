@@ -81,6 +81,33 @@ async fn files_go_in_and_out_through_the_api(db: &TestDb) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+    // Orders of the filtered customers, in English.
+    let (_, c) = a.get("/api/v1/customers?q=%E7%94%B2").await;
+    let id = c["items"][0]["id"].as_i64().unwrap();
+    a.post(
+        "/api/v1/orders",
+        serde_json::json!({"customer_id": id, "order_date": "2026-02-03", "amount": "12.30"}),
+    )
+    .await;
+    let r = a
+        .http
+        .get(format!(
+            "{}/api/v1/export/orders?lang=en&q=%E7%94%B2",
+            a.base
+        ))
+        .bearer_auth(a.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("customer,customer external id,order number") || text.contains("order date"),
+        "{text}"
+    );
+    assert!(
+        text.contains("甲公司,,,2026-02-03,12.30,CNY,,completed"),
+        "{text}"
+    );
 }
 
 async fn sessions_need_the_csrf_header_to_change_data(db: &TestDb) {
