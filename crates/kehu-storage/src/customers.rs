@@ -143,17 +143,39 @@ impl Scoped<'_> {
         cursor: Option<&str>,
         limit: i64,
     ) -> StoreResult<Page<Customer>> {
+        self.customers_planned(filter, sort, dir, cursor, limit, None)
+            .await
+    }
+
+    /// [`Scoped::customers`] with the search plan forced (`Some(dense)`),
+    /// so tests can show both plans return the same rows.
+    #[doc(hidden)]
+    pub async fn customers_planned(
+        &self,
+        filter: &CustomerFilter,
+        sort: CustomerSort,
+        dir: SortDir,
+        cursor: Option<&str>,
+        limit: i64,
+        plan: Option<bool>,
+    ) -> StoreResult<Page<Customer>> {
         let limit = limit.clamp(1, MAX_PAGE);
         let sort_name = format!(
             "{}:{}",
             sort.column(),
             if dir == SortDir::Asc { "asc" } else { "desc" }
         );
+        let mut conn = self.store.pool().acquire().await?;
+        let dense = match (&filter.q, plan) {
+            (_, Some(forced)) => forced,
+            (Some(q), None) => search::matches_at_least(&mut conn, q).await? >= search::DENSE,
+            (None, None) => false,
+        };
         let mut sql = Sql::new(&format!(
             "SELECT {CUSTOMER_COLS} FROM customers c WHERE 1 = 1"
         ));
         self.scope(&mut sql, "c");
-        apply_filter(&mut sql, filter);
+        apply_filter_with(&mut sql, filter, dense);
         let col = format!("c.{}", sort.column());
         let (op, order) = match dir {
             SortDir::Asc => (">", "ASC"),
@@ -170,7 +192,6 @@ impl Scoped<'_> {
         }
         sql.push(&format!(" ORDER BY {col} {order}, c.id {order} LIMIT "))
             .bind(limit + 1);
-        let mut conn = self.store.pool().acquire().await?;
         let found = sql.query().fetch_all(&mut *conn).await?;
         let mut items = rows::all(&found, rows::customer)?;
         let next_cursor = if items.len() as i64 > limit {
@@ -447,6 +468,10 @@ impl Scoped<'_> {
 }
 
 pub(crate) fn apply_filter(sql: &mut Sql, f: &CustomerFilter) {
+    apply_filter_with(sql, f, false)
+}
+
+fn apply_filter_with(sql: &mut Sql, f: &CustomerFilter, dense_search: bool) {
     let eq = |sql: &mut Sql, col: &str, v: Option<Arg>| {
         if let Some(v) = v {
             sql.push(&format!(" AND c.{col} = ")).bind(v);
@@ -481,7 +506,7 @@ pub(crate) fn apply_filter(sql: &mut Sql, f: &CustomerFilter) {
         .push(")");
     }
     if let Some(q) = &f.q {
-        search::filter(sql, q);
+        search::filter(sql, q, dense_search);
     }
 }
 

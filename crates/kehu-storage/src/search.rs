@@ -95,14 +95,26 @@ pub(crate) async fn insert_terms(
     Ok(())
 }
 
-/// Appends ` AND c.id IN (customers with a term starting with a prefix of q)`.
-/// Returns false when the query has nothing searchable.
-pub(crate) fn filter(sql: &mut Sql, q: &str) -> bool {
+/// Above this many matching terms a search is "dense": walking the list
+/// in its sort order and probing each customer's terms finds a page sooner
+/// than collecting every match first.
+pub(crate) const DENSE: i64 = 3000;
+
+/// How many terms match the query's prefixes, counting at most `DENSE`.
+pub(crate) async fn matches_at_least(conn: &mut AnyConnection, q: &str) -> StoreResult<i64> {
     let prefixes = query_prefixes(q);
     if prefixes.is_empty() {
-        return false;
+        return Ok(0);
     }
-    sql.push(" AND c.id IN (SELECT s.customer_id FROM customer_search s WHERE ");
+    let mut sql = Sql::new(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT 1 FROM customer_search s WHERE ",
+    );
+    ranges(&mut sql, &prefixes);
+    sql.push(" LIMIT ").bind(DENSE).push(") m");
+    Ok(sql.query().fetch_one(conn).await?.try_get("n")?)
+}
+
+fn ranges(sql: &mut Sql, prefixes: &[String]) {
     for (i, p) in prefixes.iter().enumerate() {
         if i > 0 {
             sql.push(" OR ");
@@ -113,6 +125,26 @@ pub(crate) fn filter(sql: &mut Sql, q: &str) -> bool {
             .bind(prefix_upper_bound(p))
             .push(")");
     }
-    sql.push(")");
+}
+
+/// Appends the search condition on customer alias `c`. A selective query
+/// collects the matching ids first (`IN`); a dense one (`dense`) probes each
+/// customer's own terms as the list is walked (`EXISTS`), which stops as
+/// soon as a page is full. Returns false when the query has nothing
+/// searchable.
+pub(crate) fn filter(sql: &mut Sql, q: &str, dense: bool) -> bool {
+    let prefixes = query_prefixes(q);
+    if prefixes.is_empty() {
+        return false;
+    }
+    if dense {
+        sql.push(" AND EXISTS (SELECT 1 FROM customer_search s WHERE s.customer_id = c.id AND (");
+        ranges(sql, &prefixes);
+        sql.push("))");
+    } else {
+        sql.push(" AND c.id IN (SELECT s.customer_id FROM customer_search s WHERE ");
+        ranges(sql, &prefixes);
+        sql.push(")");
+    }
     true
 }
