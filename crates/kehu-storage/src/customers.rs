@@ -147,8 +147,8 @@ impl Scoped<'_> {
             .await
     }
 
-    /// [`Scoped::customers`] with the search plan forced (`Some(dense)`),
-    /// so tests can show both plans return the same rows.
+    /// [`Scoped::customers`] with the search plan forced, so tests can
+    /// show that every plan returns the same rows.
     #[doc(hidden)]
     pub async fn customers_planned(
         &self,
@@ -157,7 +157,7 @@ impl Scoped<'_> {
         dir: SortDir,
         cursor: Option<&str>,
         limit: i64,
-        plan: Option<bool>,
+        plan: Option<crate::search::Plan>,
     ) -> StoreResult<Page<Customer>> {
         let limit = limit.clamp(1, MAX_PAGE);
         let sort_name = format!(
@@ -166,16 +166,19 @@ impl Scoped<'_> {
             if dir == SortDir::Asc { "asc" } else { "desc" }
         );
         let mut conn = self.store.pool().acquire().await?;
-        let dense = match (&filter.q, plan) {
-            (_, Some(forced)) => forced,
-            (Some(q), None) => search::matches_at_least(&mut conn, q).await? >= search::DENSE,
-            (None, None) => false,
+        let search_plan = match (&filter.q, plan) {
+            (None, _) => None,
+            (Some(_), Some(forced)) => Some(forced),
+            (Some(q), None) => Some(search::plan(&mut conn, q).await?),
         };
-        let mut sql = Sql::new(&format!(
-            "SELECT {CUSTOMER_COLS} FROM customers c WHERE 1 = 1"
-        ));
+        // Parameters as the connection likes them: search plans can bind
+        // thousands of ids.
+        let mut sql = Sql::for_conn(
+            &format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE 1 = 1"),
+            &conn,
+        );
         self.scope(&mut sql, "c");
-        apply_filter_with(&mut sql, filter, dense);
+        apply_filter_with(&mut sql, filter, search_plan.as_ref());
         let col = format!("c.{}", sort.column());
         let (op, order) = match dir {
             SortDir::Asc => (">", "ASC"),
@@ -467,11 +470,13 @@ impl Scoped<'_> {
     }
 }
 
+/// The filter with searches probed per customer (for exports, which walk
+/// everything anyway).
 pub(crate) fn apply_filter(sql: &mut Sql, f: &CustomerFilter) {
-    apply_filter_with(sql, f, false)
+    apply_filter_with(sql, f, Some(&search::Plan::Probe))
 }
 
-fn apply_filter_with(sql: &mut Sql, f: &CustomerFilter, dense_search: bool) {
+fn apply_filter_with(sql: &mut Sql, f: &CustomerFilter, plan: Option<&search::Plan>) {
     let eq = |sql: &mut Sql, col: &str, v: Option<Arg>| {
         if let Some(v) = v {
             sql.push(&format!(" AND c.{col} = ")).bind(v);
@@ -505,8 +510,8 @@ fn apply_filter_with(sql: &mut Sql, f: &CustomerFilter, dense_search: bool) {
         .bind(tag.value.as_str())
         .push(")");
     }
-    if let Some(q) = &f.q {
-        search::filter(sql, q, dense_search);
+    if let (Some(q), Some(plan)) = (&f.q, plan) {
+        search::filter(sql, q, plan);
     }
 }
 

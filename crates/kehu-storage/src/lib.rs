@@ -41,7 +41,7 @@ pub use customers::{CustomerFilter, CustomerSort, DuplicateMatch, SortDir, MAX_P
 pub use error::{StoreError, StoreResult};
 pub use lookup::WithCustomer;
 pub use scoped::Scoped;
-pub use search::Searchable;
+pub use search::{Plan as SearchPlan, Searchable};
 pub use tasks::FollowUps;
 pub use users::actor_of;
 pub use users::{ApiTokenInfo, AuthUser, SessionInfo};

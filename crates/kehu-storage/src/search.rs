@@ -95,23 +95,47 @@ pub(crate) async fn insert_terms(
     Ok(())
 }
 
-/// Above this many matching terms a search is "dense": walking the list
-/// in its sort order and probing each customer's terms finds a page sooner
-/// than collecting every match first.
-pub(crate) const DENSE: i64 = 3000;
+/// Up to this many matching customers, a search fetches them by key and
+/// sorts them: cheapest for selective queries.
+pub(crate) const FEW: i64 = 1_000;
+/// Above this many, a search walks the list in its sort order and probes
+/// each customer's terms with one index seek: a page fills after a few
+/// hundred rows. In between, the database collects the matches and walks
+/// the list until a page is full. Measured at 1M customers, see
+/// BENCHMARKS.md.
+pub(crate) const DENSE: i64 = 20_000;
 
-/// How many terms match the query's prefixes, counting at most `DENSE`.
-pub(crate) async fn matches_at_least(conn: &mut AnyConnection, q: &str) -> StoreResult<i64> {
+/// Chooses the plan of a search from how many customers match it.
+pub(crate) async fn plan(conn: &mut AnyConnection, q: &str) -> StoreResult<Plan> {
     let prefixes = query_prefixes(q);
     if prefixes.is_empty() {
-        return Ok(0);
+        return Ok(Plan::Ids(Vec::new()));
+    }
+    let mut sql = Sql::new("SELECT DISTINCT s.customer_id FROM customer_search s WHERE ");
+    ranges(&mut sql, &prefixes);
+    sql.push(" LIMIT ").bind(FEW + 1);
+    let ids: Vec<i64> = sql
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get("customer_id"))
+        .collect::<Result<_, _>>()?;
+    if ids.len() as i64 <= FEW {
+        return Ok(Plan::Ids(ids));
     }
     let mut sql = Sql::new(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT 1 FROM customer_search s WHERE ",
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM \
+         (SELECT DISTINCT s.customer_id FROM customer_search s WHERE ",
     );
     ranges(&mut sql, &prefixes);
-    sql.push(" LIMIT ").bind(DENSE).push(") m");
-    Ok(sql.query().fetch_one(conn).await?.try_get("n")?)
+    sql.push(" LIMIT ").bind(DENSE + 1).push(") m");
+    let n: i64 = sql.query().fetch_one(conn).await?.try_get("n")?;
+    Ok(if n > DENSE {
+        Plan::Probe
+    } else {
+        Plan::Collect
+    })
 }
 
 fn ranges(sql: &mut Sql, prefixes: &[String]) {
@@ -127,24 +151,50 @@ fn ranges(sql: &mut Sql, prefixes: &[String]) {
     }
 }
 
-/// Appends the search condition on customer alias `c`. A selective query
-/// collects the matching ids first (`IN`); a dense one (`dense`) probes each
-/// customer's own terms as the list is walked (`EXISTS`), which stops as
-/// soon as a page is full. Returns false when the query has nothing
-/// searchable.
-pub(crate) fn filter(sql: &mut Sql, q: &str, dense: bool) -> bool {
-    let prefixes = query_prefixes(q);
-    if prefixes.is_empty() {
-        return false;
+/// How a search narrows the customer list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Let the database collect the matching customers and walk the list
+    /// until a page is full.
+    Collect,
+    /// Probe each customer's own terms while walking the list in its sort
+    /// order; stops as soon as a page is full (dense queries).
+    Probe,
+    /// Only these customers (selective queries): the database reads them by
+    /// key and sorts a few rows, instead of walking the whole list.
+    Ids(Vec<i64>),
+}
+
+/// Appends the search condition on customer alias `c`.
+pub(crate) fn filter(sql: &mut Sql, q: &str, plan: &Plan) {
+    match plan {
+        Plan::Collect => {
+            let prefixes = query_prefixes(q);
+            if prefixes.is_empty() {
+                return;
+            }
+            sql.push(" AND c.id IN (SELECT s.customer_id FROM customer_search s WHERE ");
+            ranges(sql, &prefixes);
+            sql.push(")");
+        }
+        Plan::Probe => {
+            let prefixes = query_prefixes(q);
+            if prefixes.is_empty() {
+                return;
+            }
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM customer_search s WHERE s.customer_id = c.id AND (",
+            );
+            ranges(sql, &prefixes);
+            sql.push("))");
+        }
+        Plan::Ids(ids) if ids.is_empty() => {
+            sql.push(" AND 1 = 0");
+        }
+        Plan::Ids(ids) => {
+            sql.push(" AND c.id IN (")
+                .bind_list(ids.iter().copied())
+                .push(")");
+        }
     }
-    if dense {
-        sql.push(" AND EXISTS (SELECT 1 FROM customer_search s WHERE s.customer_id = c.id AND (");
-        ranges(sql, &prefixes);
-        sql.push("))");
-    } else {
-        sql.push(" AND c.id IN (SELECT s.customer_id FROM customer_search s WHERE ");
-        ranges(sql, &prefixes);
-        sql.push(")");
-    }
-    true
 }

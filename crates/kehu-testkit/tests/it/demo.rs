@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use kehu_core::demo::{fill, DemoConfig, DEMO_ADMIN, DEMO_PASSWORD};
-use kehu_storage::{actor_of, CustomerFilter, CustomerSort, SortDir};
+use kehu_storage::{actor_of, CustomerFilter, CustomerSort, SearchPlan, SortDir};
 use kehu_testkit::{on_both_engines, TestDb};
 
 on_both_engines!(demo_data_verifies_and_is_searchable);
@@ -76,8 +76,37 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
                 q: Some(q.into()),
                 ..Default::default()
             };
-            let mut seen = [Vec::new(), Vec::new()];
-            for (i, dense) in [false, true].into_iter().enumerate() {
+            let ids: Vec<kehu_domain::CustomerId> = {
+                // Every customer, to give the id plan the full candidate set.
+                let mut all = Vec::new();
+                let mut cursor = None;
+                loop {
+                    let page = s
+                        .customers_planned(
+                            &f,
+                            sort,
+                            SortDir::Desc,
+                            cursor.as_deref(),
+                            200,
+                            Some(SearchPlan::Probe),
+                        )
+                        .await
+                        .unwrap();
+                    all.extend(page.items.iter().map(|c| c.id));
+                    match page.next_cursor {
+                        Some(c) => cursor = Some(c),
+                        None => break,
+                    }
+                }
+                all
+            };
+            let plans = [
+                SearchPlan::Probe,
+                SearchPlan::Collect,
+                SearchPlan::Ids(ids.iter().map(|i| i.0).collect()),
+            ];
+            let mut seen = [Vec::new(), Vec::new(), Vec::new()];
+            for (i, plan) in plans.into_iter().enumerate() {
                 let mut cursor = None;
                 loop {
                     let page = s
@@ -87,7 +116,7 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
                             SortDir::Desc,
                             cursor.as_deref(),
                             37,
-                            Some(dense),
+                            Some(plan.clone()),
                         )
                         .await
                         .unwrap();
@@ -99,6 +128,7 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
                 }
             }
             assert_eq!(seen[0], seen[1], "{q} {sort:?}");
+            assert_eq!(seen[0], seen[2], "{q} {sort:?}");
         }
     }
 
