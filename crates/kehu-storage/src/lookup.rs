@@ -32,13 +32,14 @@ impl Scoped<'_> {
         keys: &[String],
     ) -> StoreResult<Vec<(String, CustomerId)>> {
         let mut out = Vec::new();
+        let mut conn = self.store.pool().acquire().await?;
         for chunk in keys.chunks(CHUNK) {
             let mut sql = Sql::new(&format!(
                 "SELECT c.{column} AS k, c.id FROM customers c WHERE c.{column} IN ("
             ));
             sql.bind_list(chunk.iter().map(String::as_str)).push(")");
             self.scope(&mut sql, "c");
-            for r in sql.query().fetch_all(self.store.pool()).await? {
+            for r in sql.adapted(&conn).query().fetch_all(&mut *conn).await? {
                 out.push((r.try_get("k")?, CustomerId(r.try_get("id")?)));
             }
         }
@@ -51,14 +52,16 @@ impl Scoped<'_> {
         customers: &[CustomerId],
     ) -> StoreResult<Vec<(CustomerId, String, ContactId)>> {
         let mut out = Vec::new();
+        let mut conn = self.store.pool().acquire().await?;
         for chunk in customers.chunks(CHUNK) {
-            let mut sql = Sql::new(
+            let mut sql = Sql::for_conn(
                 "SELECT x.customer_id, x.name, x.id FROM contacts x JOIN customers c ON c.id = x.customer_id \
                  WHERE x.customer_id IN (",
+                &conn,
             );
             sql.bind_list(chunk.iter().map(|c| c.0)).push(")");
             self.scope(&mut sql, "c");
-            for r in sql.query().fetch_all(self.store.pool()).await? {
+            for r in sql.query().fetch_all(&mut *conn).await? {
                 out.push((
                     CustomerId(r.try_get("customer_id")?),
                     r.try_get("name")?,
@@ -85,11 +88,12 @@ impl crate::Store {
         keys: &[String],
     ) -> StoreResult<Vec<(String, Option<String>, CustomerId)>> {
         let mut out = Vec::new();
+        let mut conn = self.pool().acquire().await?;
         for chunk in keys.chunks(CHUNK) {
             let mut sql =
                 Sql::new("SELECT name_key, mobile, id FROM customers WHERE name_key IN (");
             sql.bind_list(chunk.iter().map(String::as_str)).push(")");
-            for r in sql.query().fetch_all(self.pool()).await? {
+            for r in sql.adapted(&conn).query().fetch_all(&mut *conn).await? {
                 out.push((
                     r.try_get("name_key")?,
                     r.try_get("mobile")?,
@@ -120,12 +124,13 @@ impl crate::Store {
         } else {
             "id"
         };
+        let mut conn = self.pool().acquire().await?;
         for chunk in keys.chunks(CHUNK) {
             let mut sql = Sql::new(&format!(
                 "SELECT {column} AS k, {id} AS id FROM {table} WHERE {column} IN ("
             ));
             sql.bind_list(chunk.iter().map(String::as_str)).push(")");
-            for r in sql.query().fetch_all(self.pool()).await? {
+            for r in sql.adapted(&conn).query().fetch_all(&mut *conn).await? {
                 out.push((r.try_get("k")?, CustomerId(r.try_get("id")?)));
             }
         }

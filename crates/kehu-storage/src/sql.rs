@@ -90,6 +90,29 @@ impl Sql {
         self
     }
 
+    /// The same statement in the placeholder style of `conn` (anonymous `?`
+    /// on SQLite, see `question`); valid because every placeholder is bound
+    /// once, in order.
+    pub fn adapted(mut self, conn: &sqlx::AnyConnection) -> Self {
+        if !self.question && conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            let mut out = String::with_capacity(self.text.len());
+            let mut chars = self.text.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    while chars.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            self.text = out;
+            self.question = true;
+        }
+        self
+    }
+
     /// Appends a placeholder for `value`.
     pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
         self.args.push(value.into());
