@@ -20,7 +20,7 @@ with open(path, "w", encoding="utf-8") as f:
     f.write("客户名称,手机,客户分类,省份,城市,行业,标签,外部编号,年营收\n")
     for i in range(n):
         c = random.choice(city)
-        name = f"{c}{random.choice(mid)}{random.choice(mid)}{random.choice(trade)}有限公司{i}"
+        name = f"{c}{random.choice(mid)}{random.choice(mid)}{random.choice(trade)}{i}有限公司"
         f.write(f"{name},1{3 + i % 7}{i:09d},目标客户,{c},{c},{random.choice(trade)},意向: 高;规模: 100-300人,IMP-{i},2000万-2亿\n")
 PY
 cargo build --release -q -p kehu-cli
