@@ -83,7 +83,7 @@ pub fn main() -> ExitCode {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("KEHU_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::query=error"));
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::query=error,sqlx::postgres::notice=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
