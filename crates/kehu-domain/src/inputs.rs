@@ -183,19 +183,6 @@ impl CustomerDraft {
     pub fn name_key(&self) -> String {
         crate::text::company_key(&self.name)
     }
-
-    /// The search terms of this customer's own fields.
-    pub fn search_terms(&self, terms: &mut crate::search::Terms) {
-        // The legal form (有限公司, Ltd.) is in almost every name and says
-        // nothing; leaving it out keeps the index a third smaller.
-        terms.name(&self.name_key());
-        if let Some(m) = &self.mobile {
-            terms.phone(m);
-        }
-        if let Some(e) = &self.email {
-            terms.email(e);
-        }
-    }
 }
 
 impl CustomerInput {

@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 use crate::audit::{snap, Change};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, CONTACT_COLS};
-use crate::sql::{Arg, Sql};
+use crate::sql::{delete_row, Arg, Sql};
 use crate::{search, Scoped};
 
 impl Scoped<'_> {
@@ -122,11 +122,7 @@ impl Scoped<'_> {
         let now = self.store.now_ms();
         let mut tx = self.store.begin_write().await?;
         let before = self.load_contact(&mut tx.tx, id).await?;
-        Sql::new("DELETE FROM contacts WHERE id = ")
-            .bind(id.0)
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
+        delete_row(&mut tx.tx, "contacts", id.0).await?;
         search::rebuild(&mut tx.tx, before.customer_id).await?;
         self.audit(
             &mut tx.tx,

@@ -10,7 +10,7 @@ use crate::audit::{snap, Change};
 use crate::cursor::{Cursor, CursorKey};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, CUSTOMER_COLS};
-use crate::sql::{insert_rows, Arg, Sql};
+use crate::sql::{delete_row, insert_rows, Arg, Sql};
 use crate::{search, Page, Scoped};
 
 /// Filters of the customer list; all present ones must hold.
@@ -119,11 +119,23 @@ impl Scoped<'_> {
         conn: &mut AnyConnection,
         id: CustomerId,
     ) -> StoreResult<Customer> {
+        self.read_customer(conn, id, true).await
+    }
+
+    /// The customer with its tags; `scoped` limits it to the actor's scope.
+    async fn read_customer(
+        &self,
+        conn: &mut AnyConnection,
+        id: CustomerId,
+        scoped: bool,
+    ) -> StoreResult<Customer> {
         let mut sql = Sql::new(&format!(
             "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = "
         ));
         sql.bind(id.0);
-        self.scope(&mut sql, "c");
+        if scoped {
+            self.scope(&mut sql, "c");
+        }
         let row = sql.query().fetch_optional(&mut *conn).await?;
         let mut c = rows::customer(&row.ok_or(StoreError::NotFound)?)?;
         c.tags = tags_of(conn, &[c.id])
@@ -274,7 +286,13 @@ impl Scoped<'_> {
             .execute(&mut *tx.tx)
             .await?;
         insert_tags(&mut tx.tx, id, &draft.tags).await?;
-        search::rebuild(&mut tx.tx, id).await?;
+        let text = |m: Option<&str>| m.map(str::to_owned);
+        if draft.name != before.name
+            || text(draft.mobile.as_ref().map(|m| m.as_str())) != before.mobile
+            || text(draft.email.as_ref().map(|e| e.as_str())) != before.email
+        {
+            search::rebuild(&mut tx.tx, id).await?;
+        }
         let after = self.load_customer_unscoped(&mut tx.tx, id).await?;
         self.audit(
             &mut tx.tx,
@@ -307,11 +325,7 @@ impl Scoped<'_> {
                 .execute(&mut *tx.tx)
                 .await?;
         }
-        Sql::new("DELETE FROM customers WHERE id = ")
-            .bind(id.0)
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
+        delete_row(&mut tx.tx, "customers", id.0).await?;
         self.audit(
             &mut tx.tx,
             now,
@@ -453,20 +467,7 @@ impl Scoped<'_> {
         conn: &mut AnyConnection,
         id: CustomerId,
     ) -> StoreResult<Customer> {
-        let row = Sql::new(&format!(
-            "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = "
-        ))
-        .bind(id.0)
-        .query()
-        .fetch_optional(&mut *conn)
-        .await?;
-        let mut c = rows::customer(&row.ok_or(StoreError::NotFound)?)?;
-        c.tags = tags_of(conn, &[c.id])
-            .await?
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
-        Ok(c)
+        self.read_customer(conn, id, false).await
     }
 }
 
@@ -584,7 +585,9 @@ pub(crate) async fn insert_customer(
         .push(") RETURNING id");
     let id = CustomerId(sql.query().fetch_one(&mut *conn).await?.try_get("id")?);
     insert_tags(conn, id, &d.tags).await?;
-    search::rebuild(conn, id).await?;
+    // A new customer has no contacts yet: its terms come from the draft.
+    let terms = search::Searchable::of_draft(d).terms();
+    search::insert_terms(conn, id, terms).await?;
     Ok(id)
 }
 

@@ -9,7 +9,7 @@ use crate::audit::{snap, Change};
 use crate::cursor::{Cursor, CursorKey};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, INTERACTION_COLS};
-use crate::sql::Sql;
+use crate::sql::{delete_row, Sql};
 use crate::{Page, Scoped};
 
 impl Scoped<'_> {
@@ -190,11 +190,7 @@ impl Scoped<'_> {
         let now = self.store.now_ms();
         let mut tx = self.store.begin_write().await?;
         let before = self.load_interaction(&mut tx.tx, id).await?;
-        Sql::new("DELETE FROM interactions WHERE id = ")
-            .bind(id.0)
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
+        delete_row(&mut tx.tx, "interactions", id.0).await?;
         self.audit(
             &mut tx.tx,
             now,

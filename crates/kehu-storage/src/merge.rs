@@ -146,26 +146,26 @@ impl Scoped<'_> {
             &mut tx.tx,
             now,
             actor,
-            Change {
-                entity: "customer",
-                entity_id: survivor.0,
-                action: "merge",
-                before: snap(&s),
-                after: snap(&serde_json::json!({ "merged_from": removed, "customer": after })),
-            },
+            Change::new(
+                "customer",
+                survivor.0,
+                "merge",
+                snap(&s),
+                snap(&serde_json::json!({ "merged_from": removed, "customer": after })),
+            ),
         )
         .await?;
         record(
             &mut tx.tx,
             now,
             actor,
-            Change {
-                entity: "customer",
-                entity_id: removed.0,
-                action: "merged_into",
-                before: snap(&r),
-                after: snap(&serde_json::json!({ "merged_into": survivor })),
-            },
+            Change::new(
+                "customer",
+                removed.0,
+                "merged_into",
+                snap(&r),
+                snap(&serde_json::json!({ "merged_into": survivor })),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -228,26 +228,26 @@ impl Scoped<'_> {
             &mut tx.tx,
             now,
             actor,
-            Change {
-                entity: "contact",
-                entity_id: survivor.0,
-                action: "merge",
-                before: snap(&s),
-                after: snap(&serde_json::json!({ "merged_from": removed, "contact": after })),
-            },
+            Change::new(
+                "contact",
+                survivor.0,
+                "merge",
+                snap(&s),
+                snap(&serde_json::json!({ "merged_from": removed, "contact": after })),
+            ),
         )
         .await?;
         record(
             &mut tx.tx,
             now,
             actor,
-            Change {
-                entity: "contact",
-                entity_id: removed.0,
-                action: "merged_into",
-                before: snap(&r),
-                after: snap(&serde_json::json!({ "merged_into": survivor })),
-            },
+            Change::new(
+                "contact",
+                removed.0,
+                "merged_into",
+                snap(&r),
+                snap(&serde_json::json!({ "merged_into": survivor })),
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -10,7 +10,7 @@ use crate::audit::{snap, Change};
 use crate::cursor::{Cursor, CursorKey};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, ORDER_COLS};
-use crate::sql::{Arg, Sql};
+use crate::sql::{delete_row, Arg, Sql};
 use crate::{Page, Scoped};
 
 impl Scoped<'_> {
@@ -143,11 +143,7 @@ impl Scoped<'_> {
         let now = self.store.now_ms();
         let mut tx = self.store.begin_write().await?;
         let before = self.load_order(&mut tx.tx, id).await?;
-        Sql::new("DELETE FROM orders WHERE id = ")
-            .bind(id.0)
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
+        delete_row(&mut tx.tx, "orders", id.0).await?;
         recompute(&mut tx.tx, before.customer_id).await?;
         self.audit(
             &mut tx.tx,

@@ -20,6 +20,16 @@ pub struct Searchable {
 }
 
 impl Searchable {
+    /// The searchable fields of a customer about to be written, without contacts.
+    pub fn of_draft(d: &kehu_domain::inputs::CustomerDraft) -> Self {
+        Searchable {
+            name: d.name.clone(),
+            mobile: d.mobile.as_ref().map(|m| m.as_str().to_owned()),
+            email: d.email.as_ref().map(|e| e.as_str().to_owned()),
+            contacts: Vec::new(),
+        }
+    }
+
     /// Every term under which the customer is found.
     pub fn terms(&self) -> Vec<String> {
         let mut t = Terms::new();

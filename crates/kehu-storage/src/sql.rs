@@ -193,3 +193,17 @@ pub(crate) async fn insert_rows(
     }
     Ok(total)
 }
+
+/// `DELETE FROM table WHERE id = $1`.
+pub(crate) async fn delete_row(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    id: i64,
+) -> Result<(), sqlx::Error> {
+    Sql::new(&format!("DELETE FROM {table} WHERE id = "))
+        .bind(id)
+        .query()
+        .execute(conn)
+        .await?;
+    Ok(())
+}

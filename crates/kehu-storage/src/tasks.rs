@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 use crate::audit::{snap, Change};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, TASK_COLS};
-use crate::sql::Sql;
+use crate::sql::{delete_row, Sql};
 use crate::Scoped;
 
 /// Open follow-ups of one user, relative to a day in the user's time zone.
@@ -191,11 +191,7 @@ impl Scoped<'_> {
         let now = self.store.now_ms();
         let mut tx = self.store.begin_write().await?;
         let before = self.load_task(&mut tx.tx, id).await?;
-        Sql::new("DELETE FROM tasks WHERE id = ")
-            .bind(id.0)
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
+        delete_row(&mut tx.tx, "tasks", id.0).await?;
         self.audit(
             &mut tx.tx,
             now,

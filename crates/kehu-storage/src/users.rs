@@ -80,13 +80,7 @@ impl Store {
             &mut tx.tx,
             now,
             by,
-            Change {
-                entity: "team",
-                entity_id: id,
-                action: "create",
-                before: None,
-                after: snap(&team),
-            },
+            Change::created("team", id, snap(&team)),
         )
         .await?;
         tx.commit().await?;
@@ -137,19 +131,7 @@ impl Store {
         .push(") RETURNING id");
         let id = UserId(sql.query().fetch_one(&mut *tx.tx).await?.try_get("id")?);
         let u = load_user(&mut tx, id).await?;
-        record(
-            &mut tx.tx,
-            now,
-            by,
-            Change {
-                entity: "user",
-                entity_id: id.0,
-                action: "create",
-                before: None,
-                after: snap(&u),
-            },
-        )
-        .await?;
+        record(&mut tx.tx, now, by, Change::created("user", id.0, snap(&u))).await?;
         tx.commit().await?;
         Ok(u)
     }
@@ -212,17 +194,17 @@ impl Store {
             &mut tx.tx,
             now,
             by,
-            Change {
-                entity: "user",
-                entity_id: id.0,
-                action: if password_hash.is_some() {
+            Change::new(
+                "user",
+                id.0,
+                if password_hash.is_some() {
                     "update_password"
                 } else {
                     "update"
                 },
-                before: snap(&before),
-                after: snap(&after),
-            },
+                snap(&before),
+                snap(&after),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -326,16 +308,14 @@ impl Store {
             &mut tx.tx,
             now,
             Some(user),
-            Change {
-                entity: "api_token",
-                entity_id: id,
-                action: "create",
-                before: None,
-                after: Some(format!(
+            Change::created(
+                "api_token",
+                id,
+                Some(format!(
                     "{{\"user_id\":{},\"prefix\":{:?}}}",
                     user.0, prefix
                 )),
-            },
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -395,13 +375,7 @@ impl Store {
             &mut tx.tx,
             now,
             Some(user),
-            Change {
-                entity: "api_token",
-                entity_id: id.0,
-                action: "revoke",
-                before: None,
-                after: None,
-            },
+            Change::new("api_token", id.0, "revoke", None, None),
         )
         .await?;
         tx.commit().await?;

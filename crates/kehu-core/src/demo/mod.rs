@@ -134,12 +134,7 @@ pub async fn fill(
                 .iter()
                 .filter_map(|_| next_contact.next().map(|c| ContactId(*c)))
                 .collect();
-            let mut searchable = Searchable {
-                name: d.customer.name.clone(),
-                mobile: d.customer.mobile.as_ref().map(|m| m.as_str().to_owned()),
-                email: d.customer.email.as_ref().map(|m| m.as_str().to_owned()),
-                contacts: Vec::with_capacity(d.contacts.len()),
-            };
+            let mut searchable = Searchable::of_draft(&d.customer);
             for ((mut c, superior), cid) in d.contacts.into_iter().zip(&ids) {
                 c.customer_id = id;
                 c.superior_id = superior.and_then(|s| ids.get(s).copied());

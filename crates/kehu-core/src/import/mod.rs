@@ -324,14 +324,9 @@ fn choice(field: &str, v: Option<&str>) -> Option<String> {
     v.map(|v| mapping::choice_alias(field, v).map_or_else(|| v.to_owned(), str::to_owned))
 }
 
+/// Amounts as written (`1,234.50`, `¥200`): the domain's parser reads them.
 fn amount(v: Option<&str>) -> Option<AmountInput> {
-    v.map(|s| {
-        let cleaned: String = s
-            .chars()
-            .filter(|c| !matches!(c, ',' | '，' | '¥' | '￥' | ' '))
-            .collect();
-        AmountInput::Text(cleaned)
-    })
+    v.map(|s| AmountInput::Text(s.to_owned()))
 }
 
 fn field_errors(cols: &Columns, line: u64, v: ValidationErrors) -> Vec<RowError> {
@@ -800,15 +795,7 @@ async fn apply(
         let mut terms = Vec::with_capacity(customers.len());
         for ((draft, owner, team), id) in customers.into_iter().zip(ids) {
             let id = CustomerId(id);
-            terms.push((
-                id,
-                Searchable {
-                    name: draft.name.clone(),
-                    mobile: draft.mobile.as_ref().map(|m| m.as_str().to_owned()),
-                    email: draft.email.as_ref().map(|m| m.as_str().to_owned()),
-                    contacts: Vec::new(),
-                },
-            ));
+            terms.push((id, Searchable::of_draft(&draft)));
             rows.push(NewCustomer {
                 id,
                 draft,
