@@ -29,7 +29,9 @@ pub struct LoginResponse {
     pub csrf_token: String,
 }
 
-fn session_cookie(value: &str, max_age: i64, secure: bool) -> String {
+/// The `Set-Cookie` value of a session cookie (empty value and max age 0
+/// to end it).
+pub fn session_cookie(value: &str, max_age: i64, secure: bool) -> String {
     format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
         if secure { "; Secure" } else { "" }

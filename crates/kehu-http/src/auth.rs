@@ -28,10 +28,9 @@ impl Authed {
     }
 }
 
-/// Reads one cookie from the request.
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// Reads one cookie from the request headers.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -61,7 +60,7 @@ impl FromRequestParts<AppState> for Authed {
                 session: None,
             });
         }
-        let sid = cookie(parts, SESSION_COOKIE).ok_or_else(ApiError::unauthorized)?;
+        let sid = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthorized)?;
         let session = state
             .store
             .session(&kehu_core::credentials::secret_hash(sid))

@@ -148,12 +148,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// `extra` is merged in (the web UI) before the shared layers apply.
 pub fn app(state: AppState, extra: Router<AppState>) -> Router {
     let (api, doc) = api_router().split_for_parts();
-    let doc = std::sync::Arc::new(doc);
+    // Rendered once: the document is the same for every request.
+    let doc: axum::body::Bytes = serde_json::to_vec(&doc).unwrap_or_default().into();
     api.route(
         "/api/openapi.json",
         get(move || {
             let doc = doc.clone();
-            async move { axum::Json((*doc).clone()) }
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    doc,
+                )
+            }
         }),
     )
     .route("/metrics", get(metrics_text))

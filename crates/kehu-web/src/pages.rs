@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use kehu_domain::inputs::{InteractionInput, TaskInput, UserInput};
 use kehu_domain::*;
+use kehu_http::accounts::session_cookie;
 use kehu_http::auth::{cookie, SESSION_COOKIE};
 use kehu_http::customers::CustomerQuery;
 use kehu_http::AppState;
@@ -35,15 +36,8 @@ fn locale_of(parts_headers: &HeaderMap, user: Option<&User>) -> Locale {
             return l;
         }
     }
-    let cookies = parts_headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == LANG_COOKIE)
-        .and_then(|(_, v)| Locale::parse(v));
-    cookies
+    cookie(parts_headers, LANG_COOKIE)
+        .and_then(Locale::parse)
         .or_else(|| {
             parts_headers
                 .get(header::ACCEPT_LANGUAGE)
@@ -64,7 +58,7 @@ impl FromRequestParts<AppState> for Page {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_login = || Redirect::to("/login").into_response();
-        let sid = cookie(parts, SESSION_COOKIE)
+        let sid = cookie(&parts.headers, SESSION_COOKIE)
             .ok_or_else(to_login)?
             .to_owned();
         let session = state
@@ -102,10 +96,6 @@ impl Page {
 
     pub(crate) fn error(&self, e: StoreError) -> Response {
         store_error(&self.tr, e)
-    }
-
-    fn money(&self, minor: i64) -> String {
-        money(minor)
     }
 
     fn when(&self, t: DateTime<Utc>) -> String {
@@ -148,9 +138,8 @@ fn store_error(tr: &Tr, e: StoreError) -> Response {
         StoreError::Forbidden(_) => {
             (StatusCode::FORBIDDEN, tr.t("error.forbidden").to_owned()).into_response()
         }
-        StoreError::Invalid(v) => {
-            let text: Vec<String> = v.0.iter().map(|f| field_message(tr, f)).collect();
-            (StatusCode::UNPROCESSABLE_ENTITY, text.join("; ")).into_response()
+        e @ StoreError::Invalid(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, store_error_text(tr, e)).into_response()
         }
         other => {
             tracing::error!(error = %other, "page failed");
@@ -233,10 +222,10 @@ pub async fn login(
         Ok(s) => s,
         Err(_) => return fail(tr.t("error.internal").to_owned()),
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+    let cookie = session_cookie(
+        &sid,
         kehu_core::accounts::SESSION_DAYS * 86_400,
-        if state.secure_cookies { "; Secure" } else { "" }
+        state.secure_cookies,
     );
     let mut r = Redirect::to("/customers").into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -266,9 +255,7 @@ pub async fn logout(
         .delete_session(&kehu_core::credentials::secret_hash(&page.me.session))
         .await;
     let mut r = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
-    )) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, state.secure_cookies)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
@@ -393,7 +380,7 @@ pub async fn customers(
                             classification: tr.value("classification", c.classification.as_str()),
                             region: region(c),
                             owner: users.get(&c.owner_id).cloned().unwrap_or_default(),
-                            total: page.money(c.aggregates.total_amount),
+                            total: money(c.aggregates.total_amount),
                             last_order: c
                                 .aggregates
                                 .last_order_date
@@ -558,7 +545,7 @@ pub async fn customer(State(state): State<AppState>, page: Page, Path(id): Path<
         name: c.name.clone(),
         classification: tr.value("classification", c.classification.as_str()),
         tags: c.tags.iter().map(ToString::to_string).collect(),
-        total: page.money(c.aggregates.total_amount),
+        total: money(c.aggregates.total_amount),
         orders: c.aggregates.order_count,
         last_order: c
             .aggregates
@@ -603,7 +590,7 @@ pub async fn customer(State(state): State<AppState>, page: Page, Path(id): Path<
             .iter()
             .map(|o| OrderView {
                 date: o.order_date.to_string(),
-                amount: page.money(o.amount),
+                amount: money(o.amount),
                 status: tr.value("order_status", o.status.as_str()),
             })
             .collect(),
