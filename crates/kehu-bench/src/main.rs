@@ -24,11 +24,20 @@ struct Args {
     /// Timed runs of each query (after 20 warm-up runs).
     #[arg(long, default_value_t = 300)]
     iterations: usize,
+    /// Also print the inputs of the slowest runs of each query.
+    #[arg(long)]
+    slowest: bool,
+    /// Skip the warm-up pass that runs every sampled query once, as a
+    /// server that has been up for a while has done (measures cold reads).
+    #[arg(long)]
+    cold: bool,
 }
 
 struct Stats {
     name: String,
     samples: Vec<Duration>,
+    /// Input of each sample (the search text or customer id).
+    inputs: Vec<String>,
     /// Mean rows returned, to show the queries do real work.
     rows: f64,
 }
@@ -125,21 +134,42 @@ async fn main() -> anyhow::Result<()> {
         }),
         ..Default::default()
     };
+    if !args.cold {
+        // Every sampled query once, so the measured runs see the database
+        // as a running server does: its working set read in.
+        for who in [admin, rep] {
+            for q in names.iter().chain(&inits) {
+                let f = CustomerFilter {
+                    q: Some(q.clone()),
+                    ..Default::default()
+                };
+                list(who, f).await?;
+            }
+        }
+        for id in &ids {
+            s_admin.customer(*id).await?;
+            s_admin.contacts_of(*id).await?;
+            s_admin.interactions_of(*id, None, None, 20).await?;
+        }
+    }
     macro_rules! measure {
-        ($name:expr, $i:ident, $body:expr) => {{
+        ($name:expr, $i:ident, $input:expr, $body:expr) => {{
             let mut samples = Vec::with_capacity(args.iterations);
+            let mut inputs = Vec::with_capacity(args.iterations);
             let mut rows = 0usize;
             for $i in 0..(args.iterations + 20) {
                 let t = Instant::now();
                 let n: usize = $body;
                 if $i >= 20 {
                     samples.push(t.elapsed());
+                    inputs.push($input);
                     rows += n;
                 }
             }
             results.push(Stats {
                 name: $name.into(),
                 samples,
+                inputs,
                 rows: rows as f64 / args.iterations as f64,
             });
         }};
@@ -147,51 +177,75 @@ async fn main() -> anyhow::Result<()> {
     measure!(
         "list, first page, classification filter (rep)",
         i,
+        String::new(),
         list(rep, target()).await?
     );
     measure!(
         "list, first page, classification filter (manager)",
         i,
+        String::new(),
         list(manager, target()).await?
     );
     measure!(
         "list, first page, tag filter (admin)",
         i,
+        String::new(),
         list(admin, tagged()).await?
     );
     measure!(
         "list, first page, classification filter (admin)",
         i,
+        String::new(),
         list(admin, target()).await?
     );
-    measure!("name search, 3 characters (admin)", i, {
-        let f = CustomerFilter {
-            q: Some(names[i % names.len()].clone()),
-            ..Default::default()
-        };
-        list(admin, f).await?
-    });
-    measure!("name search, 3 characters (rep)", i, {
-        let f = CustomerFilter {
-            q: Some(names[i % names.len()].clone()),
-            ..Default::default()
-        };
-        list(rep, f).await?
-    });
-    measure!("pinyin initials search (admin)", i, {
-        let f = CustomerFilter {
-            q: Some(inits[i % inits.len()].clone()),
-            ..Default::default()
-        };
-        list(admin, f).await?
-    });
-    measure!("customer + contacts + last 20 interactions (admin)", i, {
-        let id = ids[i % ids.len()];
-        let c = s_admin.customer(id).await?;
-        let k = s_admin.contacts_of(id).await?;
-        let t = s_admin.interactions_of(id, None, 20).await?;
-        usize::from(c.id.0 > 0) + k.len() + t.items.len()
-    });
+    measure!(
+        "name search, 3 characters (admin)",
+        i,
+        names[i % names.len()].clone(),
+        {
+            let f = CustomerFilter {
+                q: Some(names[i % names.len()].clone()),
+                ..Default::default()
+            };
+            list(admin, f).await?
+        }
+    );
+    measure!(
+        "name search, 3 characters (rep)",
+        i,
+        names[i % names.len()].clone(),
+        {
+            let f = CustomerFilter {
+                q: Some(names[i % names.len()].clone()),
+                ..Default::default()
+            };
+            list(rep, f).await?
+        }
+    );
+    measure!(
+        "pinyin initials search (admin)",
+        i,
+        inits[i % inits.len()].clone(),
+        {
+            let f = CustomerFilter {
+                q: Some(inits[i % inits.len()].clone()),
+                ..Default::default()
+            };
+            list(admin, f).await?
+        }
+    );
+    measure!(
+        "customer + contacts + last 20 interactions (admin)",
+        i,
+        ids[i % ids.len()].to_string(),
+        {
+            let id = ids[i % ids.len()];
+            let c = s_admin.customer(id).await?;
+            let k = s_admin.contacts_of(id).await?;
+            let t = s_admin.interactions_of(id, None, None, 20).await?;
+            usize::from(c.id.0 > 0) + k.len() + t.items.len()
+        }
+    );
 
     println!("\n| query | rows | p50 ms | p99 ms |\n|---|---:|---:|---:|");
     for r in &results {
@@ -202,6 +256,19 @@ async fn main() -> anyhow::Result<()> {
             r.pct(0.5),
             r.pct(0.99)
         );
+    }
+    if args.slowest {
+        for r in &results {
+            let mut runs: Vec<(Duration, &String)> =
+                r.samples.iter().copied().zip(&r.inputs).collect();
+            runs.sort_by_key(|r| std::cmp::Reverse(r.0));
+            let worst: Vec<String> = runs
+                .iter()
+                .take(5)
+                .map(|(d, input)| format!("{:.1} ms {input:?}", d.as_secs_f64() * 1000.0))
+                .collect();
+            println!("slowest {}: {}", r.name, worst.join(", "));
+        }
     }
     Ok(())
 }

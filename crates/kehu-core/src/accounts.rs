@@ -91,6 +91,28 @@ pub async fn update_user(
 }
 
 /// The user behind a username and password, if they match and are active.
+/// A user changes their own password: the current one must be right. Every
+/// other session of the user ends; `session` (the id of the one in use,
+/// if any) stays signed in.
+pub async fn change_password(
+    store: &Store,
+    user: &User,
+    current: &str,
+    new: &str,
+    session: Option<&str>,
+) -> Result<User, AccountError> {
+    login(store, &user.username, current).await?;
+    let input = UserInput {
+        password: Some(new.to_owned()),
+        ..Default::default()
+    };
+    let actor = kehu_storage::actor_of(user);
+    let updated = update_user(store, Some(actor), user.id, input).await?;
+    let keep = session.map(secret_hash).unwrap_or_default();
+    store.delete_other_sessions(user.id, &keep).await?;
+    Ok(updated)
+}
+
 pub async fn login(store: &Store, username: &str, password: &str) -> Result<User, AccountError> {
     match store.user_by_username(username).await? {
         Some(u) if u.user.active && verify_password(password, &u.password_hash) => Ok(u.user),

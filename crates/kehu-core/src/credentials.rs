@@ -38,6 +38,11 @@ pub fn verify_dummy(password: &str) {
     let _ = verify_password(password, h);
 }
 
+/// A random, URL-safe identifier that cannot be guessed (e.g. of an upload).
+pub fn random_id() -> String {
+    random_secret()
+}
+
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);

@@ -21,7 +21,7 @@ string_enum!(
 
 /// The set of customers an actor can see. Everything attached to a customer
 /// (contacts, interactions, tasks, orders) inherits its visibility.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     All,
     Team(TeamId),

@@ -326,6 +326,16 @@ fn parse_attributes(
 
 // ----------------------------------------------------------------- contacts
 
+/// Tells a field sent as `null` (`Some(None)`) from one not sent at all
+/// (`None`, through `#[serde(default)]`).
+fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// A contact as sent by a client.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -338,7 +348,10 @@ pub struct ContactInput {
     /// `executive`, `management`, `staff`, `other`.
     pub level: Option<String>,
     /// The contact's superior at the same customer, for the org chart.
-    pub superior_id: Option<ContactId>,
+    /// On an update, `null` removes the superior and an absent field keeps it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub superior_id: Option<Option<ContactId>>,
     pub business_area: Option<String>,
     pub authority_scope: Option<String>,
     /// `none`, `influence`, `approve`, `final`.
@@ -382,7 +395,7 @@ impl ContactInput {
             department: self.department.or_else(|| c.department.clone()),
             title: self.title.or_else(|| c.title.clone()),
             level: self.level.or_else(|| c.level.map(|l| l.as_str().into())),
-            superior_id: self.superior_id.or(c.superior_id),
+            superior_id: Some(self.superior_id.unwrap_or(c.superior_id)),
             business_area: self.business_area.or_else(|| c.business_area.clone()),
             authority_scope: self.authority_scope.or_else(|| c.authority_scope.clone()),
             budget_authority: self
@@ -450,7 +463,7 @@ impl ContactInput {
             department,
             title,
             level,
-            superior_id: self.superior_id,
+            superior_id: self.superior_id.flatten(),
             business_area,
             authority_scope,
             budget_authority,
@@ -934,5 +947,13 @@ mod tests {
                 ("time_zone".into(), "invalid_time_zone"),
             ]
         );
+    }
+
+    #[test]
+    fn a_superior_sent_as_null_is_removed_and_an_absent_one_kept() {
+        let parse = |j: &str| serde_json::from_str::<ContactInput>(j).unwrap().superior_id;
+        assert_eq!(parse(r#"{"name": "王"}"#), None);
+        assert_eq!(parse(r#"{"superior_id": null}"#), Some(None));
+        assert_eq!(parse(r#"{"superior_id": 7}"#), Some(Some(ContactId(7))));
     }
 }

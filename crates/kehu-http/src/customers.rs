@@ -245,9 +245,45 @@ pub async fn transfer(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct TagRequest {
+    pub customer_ids: Vec<CustomerId>,
+    /// `dimension: value`, e.g. `意向: 高`.
+    pub tag: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagResult {
+    /// Customers that gained the tag (the others had it already).
+    pub tagged: u64,
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/tag", tag = "customers",
+    request_body = TagRequest,
+    responses((status = 200, body = TagResult), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+/// Adds one tag to many customers at once.
+pub async fn tag_customers(
+    State(state): State<AppState>,
+    auth: Authed,
+    Json(req): Json<TagRequest>,
+) -> ApiResult<axum::Json<TagResult>> {
+    let tag =
+        Tag::parse("tag", &req.tag).map_err(|e| kehu_storage::StoreError::Invalid(e.into()))?;
+    let tagged = auth
+        .scoped(&state)
+        .tag_customers(&req.customer_ids, &tag)
+        .await?;
+    Ok(axum::Json(TagResult { tagged }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MergeRequest {
     /// The duplicate that is merged into the record of the path and removed.
     pub removed_id: i64,
+    /// Field values the surviving record keeps after the merge, e.g. the
+    /// removed record's mobile; fields left out keep the survivor's value
+    /// (or, when the survivor had none, the removed record's).
+    pub keep: Option<CustomerInput>,
 }
 
 #[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers",
@@ -263,7 +299,7 @@ pub async fn merge(
 ) -> ApiResult<axum::Json<Customer>> {
     Ok(axum::Json(
         auth.scoped(&state)
-            .merge_customers(CustomerId(id), CustomerId(req.removed_id))
+            .merge_customers(CustomerId(id), CustomerId(req.removed_id), req.keep)
             .await?,
     ))
 }

@@ -6,9 +6,11 @@
 pub mod accounts;
 pub mod auth;
 pub mod customers;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod jobs;
 pub mod records;
 
 use std::sync::OnceLock;
@@ -36,6 +38,10 @@ pub struct AppState {
     /// Mark the session cookie `Secure` (behind HTTPS).
     pub secure_cookies: bool,
     pub metrics: PrometheusHandle,
+    /// Dashboard figures per scope, recomputed every few minutes.
+    pub dashboards: std::sync::Arc<dashboard::DashboardCache>,
+    /// Imports uploaded from the browser, validated and waiting or running.
+    pub imports: std::sync::Arc<jobs::ImportJobs>,
 }
 
 impl AppState {
@@ -44,6 +50,8 @@ impl AppState {
             store,
             secure_cookies,
             metrics: metrics_handle(),
+            dashboards: Default::default(),
+            imports: Default::default(),
         }
     }
 }
@@ -76,7 +84,7 @@ fn metrics_handle() -> PrometheusHandle {
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "customers"), (name = "contacts"), (name = "interactions"),
-        (name = "tasks"), (name = "orders"), (name = "auth"), (name = "users"), (name = "import"), (name = "ops"),
+        (name = "tasks"), (name = "orders"), (name = "auth"), (name = "users"), (name = "import"), (name = "dashboard"), (name = "ops"),
     )
 )]
 struct ApiDoc;
@@ -114,6 +122,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_customer, update_customer, delete_customer))
         .routes(routes!(check_duplicates))
         .routes(routes!(transfer))
+        .routes(routes!(tag_customers))
         .routes(routes!(merge))
         .routes(routes!(audit))
         .routes(routes!(contacts_of))
@@ -134,6 +143,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders_of))
         .routes(routes!(create_order))
         .routes(routes!(get_order, update_order, delete_order))
+        .routes(routes!(dashboard::dashboard))
         .routes(routes!(files::import_file))
         .routes(routes!(files::export))
         .routes(routes!(healthz))

@@ -30,6 +30,18 @@ pub struct PageQuery {
     pub limit: Option<i64>,
 }
 
+/// Cursor paging of a customer's timeline, optionally of one channel.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineQuery {
+    pub cursor: Option<String>,
+    /// 1 to 200; default 20.
+    pub limit: Option<i64>,
+    /// Only interactions of this channel.
+    pub channel: Option<Channel>,
+}
+
 // ------------------------------------------------------------------ contacts
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", tag = "contacts",
@@ -114,18 +126,23 @@ pub async fn merge_contact(
 // -------------------------------------------------------------- interactions
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}/interactions", tag = "interactions",
-    params(("id" = i64, Path), PageQuery),
+    params(("id" = i64, Path), TimelineQuery),
     responses((status = 200, body = Page<Interaction>), (status = 404, body = ErrorBody)))]
-/// The customer's timeline, newest first.
+/// The customer's timeline, newest first, optionally of one channel.
 pub async fn interactions_of(
     State(s): State<AppState>,
     a: Authed,
     Id(id): Id,
-    Query(p): Query<PageQuery>,
+    Query(p): Query<TimelineQuery>,
 ) -> ApiResult<axum::Json<Page<Interaction>>> {
     Ok(axum::Json(
         a.scoped(&s)
-            .interactions_of(CustomerId(id), p.cursor.as_deref(), p.limit.unwrap_or(20))
+            .interactions_of(
+                CustomerId(id),
+                p.channel,
+                p.cursor.as_deref(),
+                p.limit.unwrap_or(20),
+            )
             .await?,
     ))
 }

@@ -183,6 +183,26 @@ impl Scoped<'_> {
             (Some(_), Some(forced)) => Some(forced),
             (Some(q), None) => Some(search::plan(&mut conn, q).await?),
         };
+        if let Some(search::Plan::Walk(matches)) = &search_plan {
+            let (ids, more) = self
+                .walk_list(&mut conn, filter, sort, dir, cursor, limit, matches)
+                .await?;
+            let mut items = self.read_in_order(&mut conn, &ids).await?;
+            let next_cursor = if more {
+                items.last().map(|c| {
+                    Cursor {
+                        sort: sort_name.clone(),
+                        key: sort.key_of(c),
+                        id: c.id.0,
+                    }
+                    .encode()
+                })
+            } else {
+                None
+            };
+            attach_tags(&mut conn, &mut items).await?;
+            return Ok(Page { items, next_cursor });
+        }
         // Parameters as the connection likes them: search plans can bind
         // thousands of ids.
         let mut sql = Sql::for_conn(
@@ -190,7 +210,7 @@ impl Scoped<'_> {
             &conn,
         );
         self.scope(&mut sql, "c");
-        apply_filter_with(&mut sql, filter, search_plan.as_ref());
+        apply_filter_with(&mut sql, filter, search_plan.as_ref(), self.store.engine());
         let col = format!("c.{}", sort.column());
         let (op, order) = match dir {
             SortDir::Asc => (">", "ASC"),
@@ -226,6 +246,112 @@ impl Scoped<'_> {
         Ok(Page { items, next_cursor })
     }
 
+    /// Walks the list without its search condition, reading only ids and
+    /// sort keys in growing chunks, and keeps the rows whose id is among
+    /// `matches`, until a page (and one more row) is found. Returns the
+    /// page's ids in list order and whether more follow.
+    #[allow(clippy::too_many_arguments)]
+    async fn walk_list(
+        &self,
+        conn: &mut AnyConnection,
+        filter: &CustomerFilter,
+        sort: CustomerSort,
+        dir: SortDir,
+        cursor: Option<&str>,
+        limit: i64,
+        matches: &std::collections::HashSet<i64>,
+    ) -> StoreResult<(Vec<i64>, bool)> {
+        let sort_name = format!(
+            "{}:{}",
+            sort.column(),
+            if dir == SortDir::Asc { "asc" } else { "desc" }
+        );
+        let unsearched = CustomerFilter {
+            q: None,
+            ..filter.clone()
+        };
+        let col = format!("c.{}", sort.column());
+        let (op, order) = match dir {
+            SortDir::Asc => (">", "ASC"),
+            SortDir::Desc => ("<", "DESC"),
+        };
+        let mut after = match cursor {
+            Some(c) => {
+                let c = Cursor::decode(c, &sort_name)?;
+                Some((c.key, c.id))
+            }
+            None => None,
+        };
+        let mut found = Vec::with_capacity(limit as usize + 1);
+        let mut chunk: i64 = 256;
+        loop {
+            let mut sql = Sql::new(&format!(
+                "SELECT c.id, {col} AS k FROM customers c WHERE 1 = 1"
+            ));
+            self.scope(&mut sql, "c");
+            apply_filter_with(&mut sql, &unsearched, None, self.store.engine());
+            if let Some((key, id)) = &after {
+                sql.push(&format!(" AND ({col}, c.id) {op} ("));
+                match key {
+                    CursorKey::Int(k) => sql.bind(*k),
+                    CursorKey::Text(k) => sql.bind(k.as_str()),
+                };
+                sql.push(", ").bind(*id).push(")");
+            }
+            sql.push(&format!(" ORDER BY {col} {order}, c.id {order} LIMIT "))
+                .bind(chunk);
+            let rows = sql.query().fetch_all(&mut *conn).await?;
+            for r in &rows {
+                let id: i64 = r.try_get("id")?;
+                if matches.contains(&id) {
+                    found.push(id);
+                    if found.len() as i64 > limit {
+                        found.truncate(limit as usize);
+                        return Ok((found, true));
+                    }
+                }
+            }
+            let Some(last) = rows.last() else {
+                return Ok((found, false));
+            };
+            if (rows.len() as i64) < chunk {
+                return Ok((found, false));
+            }
+            let key = match sort {
+                CustomerSort::CreatedAt | CustomerSort::UpdatedAt | CustomerSort::TotalAmount => {
+                    CursorKey::Int(last.try_get("k")?)
+                }
+                CustomerSort::Name | CustomerSort::LastOrderDate => {
+                    CursorKey::Text(last.try_get::<Option<String>, _>("k")?.unwrap_or_default())
+                }
+            };
+            after = Some((key, last.try_get("id")?));
+            chunk = (chunk * 2).min(32_000);
+        }
+    }
+
+    /// The customers with these ids, in this order (all visible already).
+    async fn read_in_order(
+        &self,
+        conn: &mut AnyConnection,
+        ids: &[i64],
+    ) -> StoreResult<Vec<Customer>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id IN ("
+        ));
+        sql.bind_list(ids.iter().copied()).push(")");
+        let found = sql.query().fetch_all(&mut *conn).await?;
+        let mut by_id: std::collections::HashMap<i64, Customer> =
+            rows::all(&found, rows::customer)?
+                .into_iter()
+                .map(|c| (c.id.0, c))
+                .collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
     pub async fn create_customer(&self, input: &CustomerInput) -> StoreResult<Customer> {
         self.require_write()?;
         let mut draft = input.validate()?;
@@ -258,6 +384,20 @@ impl Scoped<'_> {
         self.require_write()?;
         let now = self.store.now_ms();
         let mut tx = self.store.begin_write().await?;
+        let after = self.update_customer_in(&mut tx, id, input, now).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The update of [`Scoped::update_customer`] inside a caller's
+    /// transaction (merging applies the user's picked values this way).
+    pub(crate) async fn update_customer_in(
+        &self,
+        tx: &mut crate::WriteTx,
+        id: CustomerId,
+        input: CustomerInput,
+        now: i64,
+    ) -> StoreResult<Customer> {
         let before = self.load_customer(&mut tx.tx, id).await?;
         let draft = input.over(&before).validate()?;
         let owner = draft.owner_id.unwrap_or(before.owner_id);
@@ -300,7 +440,6 @@ impl Scoped<'_> {
             Change::new("customer", id.0, "update", snap(&before), snap(&after)),
         )
         .await?;
-        tx.commit().await?;
         Ok(after)
     }
 
@@ -399,6 +538,83 @@ impl Scoped<'_> {
         Ok(moved)
     }
 
+    /// Adds `tag` to each of the customers (all must be visible and
+    /// writable); customers that already carry it are left as they are.
+    /// Returns how many gained the tag.
+    pub async fn tag_customers(&self, ids: &[CustomerId], tag: &Tag) -> StoreResult<u64> {
+        self.require_write()?;
+        let now = self.store.now_ms();
+        let mut tx = self.store.begin_write().await?;
+        let mut unique = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        let mut added = 0;
+        for chunk in unique.chunks(500) {
+            let mut sql = Sql::new("SELECT c.id FROM customers c WHERE c.id IN (");
+            sql.bind_list(chunk.iter().map(|i| i.0)).push(")");
+            self.scope(&mut sql, "c");
+            if sql.query().fetch_all(&mut *tx.tx).await?.len() != chunk.len() {
+                return Err(StoreError::NotFound);
+            }
+            let mut sql =
+                Sql::new("SELECT t.customer_id FROM customer_tags t WHERE t.dimension = ");
+            sql.bind(tag.dimension.as_str())
+                .push(" AND t.value = ")
+                .bind(tag.value.as_str())
+                .push(" AND t.customer_id IN (")
+                .bind_list(chunk.iter().map(|i| i.0))
+                .push(")");
+            let tagged: std::collections::HashSet<i64> = sql
+                .query()
+                .fetch_all(&mut *tx.tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("customer_id"))
+                .collect::<Result<_, _>>()?;
+            let new: Vec<CustomerId> = chunk
+                .iter()
+                .copied()
+                .filter(|c| !tagged.contains(&c.0))
+                .collect();
+            if new.is_empty() {
+                continue;
+            }
+            insert_rows(
+                &mut tx.tx,
+                "INSERT INTO customer_tags (customer_id, dimension, value)",
+                3,
+                new.iter()
+                    .map(|c| {
+                        vec![
+                            Arg::I64(c.0),
+                            Arg::Text(tag.dimension.clone()),
+                            Arg::Text(tag.value.clone()),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
+            let mut sql = Sql::new("UPDATE customers SET updated_at = ");
+            sql.bind(now)
+                .push(" WHERE id IN (")
+                .bind_list(new.iter().map(|i| i.0))
+                .push(")");
+            sql.query().execute(&mut *tx.tx).await?;
+            let after = serde_json::json!({ "tag": tag.to_string() }).to_string();
+            for c in &new {
+                self.audit(
+                    &mut tx.tx,
+                    now,
+                    Change::new("customer", c.0, "tag", None, Some(after.clone())),
+                )
+                .await?;
+            }
+            added += new.len() as u64;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
     /// Every customer owned by `from` (within scope) goes to `to`: what
     /// happens when a rep leaves.
     pub async fn transfer_all(&self, from: UserId, to: UserId) -> StoreResult<u64> {
@@ -474,10 +690,16 @@ impl Scoped<'_> {
 /// The filter with searches probed per customer (for exports, which walk
 /// everything anyway).
 pub(crate) fn apply_filter(sql: &mut Sql, f: &CustomerFilter) {
-    apply_filter_with(sql, f, Some(&search::Plan::Probe))
+    // The engine only matters for id plans.
+    apply_filter_with(sql, f, Some(&search::Plan::Probe), crate::Engine::Sqlite)
 }
 
-fn apply_filter_with(sql: &mut Sql, f: &CustomerFilter, plan: Option<&search::Plan>) {
+fn apply_filter_with(
+    sql: &mut Sql,
+    f: &CustomerFilter,
+    plan: Option<&search::Plan>,
+    engine: crate::Engine,
+) {
     let eq = |sql: &mut Sql, col: &str, v: Option<Arg>| {
         if let Some(v) = v {
             sql.push(&format!(" AND c.{col} = ")).bind(v);
@@ -512,7 +734,7 @@ fn apply_filter_with(sql: &mut Sql, f: &CustomerFilter, plan: Option<&search::Pl
         .push(")");
     }
     if let (Some(q), Some(plan)) = (&f.q, plan) {
-        search::filter(sql, q, plan);
+        search::filter(sql, q, plan, engine);
     }
 }
 

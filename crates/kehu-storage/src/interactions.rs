@@ -37,6 +37,7 @@ impl Scoped<'_> {
     pub async fn interactions_of(
         &self,
         customer: CustomerId,
+        channel: Option<kehu_domain::Channel>,
         cursor: Option<&str>,
         limit: i64,
     ) -> StoreResult<Page<Interaction>> {
@@ -48,6 +49,9 @@ impl Scoped<'_> {
             "SELECT {INTERACTION_COLS} FROM interactions i WHERE i.customer_id = "
         ));
         sql.bind(customer.0);
+        if let Some(ch) = channel {
+            sql.push(" AND i.channel = ").bind(ch.as_str());
+        }
         if let Some(cur) = cursor {
             let cur = Cursor::decode(cur, SORT)?;
             let CursorKey::Int(k) = cur.key else {

@@ -16,6 +16,8 @@ pub mod bulk;
 mod contacts;
 mod cursor;
 mod customers;
+mod dashboard;
+mod duplicates;
 mod error;
 mod interactions;
 pub mod lookup;
@@ -38,6 +40,8 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use aggregates::AggregateDiff;
 pub use cursor::Cursor;
 pub use customers::{CustomerFilter, CustomerSort, DuplicateMatch, SortDir, MAX_PAGE};
+pub use dashboard::{month_start, Dashboard, DashboardWindow, SOURCES_SHOWN};
+pub use duplicates::DuplicateGroup;
 pub use error::{StoreError, StoreResult};
 pub use lookup::WithCustomer;
 pub use scoped::Scoped;
@@ -73,11 +77,22 @@ pub struct Page<T> {
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     pub max_connections: u32,
+    /// SQLite's page cache per connection, in MiB. Pages in it are read
+    /// without a system call; a large customer base searches faster with
+    /// more (see BENCHMARKS.md). From `KEHU_SQLITE_CACHE_MB`, default 64.
+    pub sqlite_cache_mb: u32,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 8 }
+        Self {
+            max_connections: 8,
+            sqlite_cache_mb: std::env::var("KEHU_SQLITE_CACHE_MB")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|mb| *mb >= 2)
+                .unwrap_or(64),
+        }
     }
 }
 
@@ -163,6 +178,7 @@ impl Store {
             Engine::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let cache_kib = i64::from(opts.sqlite_cache_mb) * 1024;
         let pool = AnyPoolOptions::new()
             .max_connections(opts.max_connections)
             .after_connect(move |conn, _meta| {
@@ -171,12 +187,12 @@ impl Store {
                         // WAL lets readers run beside the writer; NORMAL sync is
                         // durable at each checkpoint and safe against crashes in
                         // WAL mode; foreign keys are off by default in SQLite.
-                        conn.execute(
+                        let pragmas = format!(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
-                        )
-                        .await?;
+                             PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY;"
+                        );
+                        conn.execute(pragmas.as_str()).await?;
                     }
                     Ok(())
                 })

@@ -93,10 +93,15 @@ fn same_record(field: &str) -> StoreError {
 
 impl Scoped<'_> {
     /// Merges `removed` into `survivor` and returns the survivor as it is now.
+    ///
+    /// `keep` holds field values the survivor takes after the merge (for
+    /// instance the removed record's mobile, picked by the user); it is
+    /// validated and applied in the same transaction.
     pub async fn merge_customers(
         &self,
         survivor: CustomerId,
         removed: CustomerId,
+        keep: Option<kehu_domain::inputs::CustomerInput>,
     ) -> StoreResult<Customer> {
         self.require_write()?;
         if survivor == removed {
@@ -140,7 +145,7 @@ impl Scoped<'_> {
         .await?;
         recompute(&mut tx.tx, survivor).await?;
         search::rebuild(&mut tx.tx, survivor).await?;
-        let after = self.load_customer_unscoped(&mut tx.tx, survivor).await?;
+        let mut after = self.load_customer_unscoped(&mut tx.tx, survivor).await?;
         let actor = Some(self.actor.user_id);
         record(
             &mut tx.tx,
@@ -168,6 +173,11 @@ impl Scoped<'_> {
             ),
         )
         .await?;
+        if let Some(keep) = keep {
+            after = self
+                .update_customer_in(&mut tx, survivor, keep, now)
+                .await?;
+        }
         tx.commit().await?;
         Ok(after)
     }

@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::error::StoreResult;
 use crate::sql::{insert_rows, Arg, Sql};
+use crate::Engine;
 
 /// The searchable fields of one customer and its contacts.
 #[derive(Debug, Default, Clone)]
@@ -106,45 +107,48 @@ pub(crate) async fn insert_terms(
 }
 
 /// Up to this many matching customers, a search fetches them by key and
-/// sorts them: cheapest for selective queries.
-pub(crate) const FEW: i64 = 1_000;
-/// Above this many, a search walks the list in its sort order and probes
-/// each customer's terms with one index seek: a page fills after a few
-/// hundred rows. In between, the database collects the matches and walks
-/// the list until a page is full. Measured at 1M customers, see
-/// BENCHMARKS.md.
-pub(crate) const DENSE: i64 = 20_000;
+/// sorts them.
+pub(crate) const FEW: usize = 2_000;
+/// Up to this many, a search holds the matching ids in memory and walks the
+/// list in its sort order reading only ids and sort keys, keeping the rows
+/// that match: a page needs about `50 × customers / matches` rows, read
+/// sequentially from the list's own index. Above it, the walk probes each
+/// row's terms in the database instead, and a page fills within a few
+/// thousand rows. Measured at 1M customers, see BENCHMARKS.md.
+pub(crate) const MANY: usize = 10_000;
+/// Id lists longer than this travel as one JSON array parameter rather than
+/// one parameter per id.
+const IN_LIST_MAX: usize = 64;
 
-/// Chooses the plan of a search from how many customers match it.
+/// Chooses the plan of a search from how many customers match it: one
+/// index range read that stops as soon as the query is known to be dense.
 pub(crate) async fn plan(conn: &mut AnyConnection, q: &str) -> StoreResult<Plan> {
     let prefixes = query_prefixes(q);
     if prefixes.is_empty() {
         return Ok(Plan::Ids(Vec::new()));
     }
-    let mut sql = Sql::new("SELECT DISTINCT s.customer_id FROM customer_search s WHERE ");
+    // A customer usually has one matching term, sometimes a few (name and
+    // contact): twice the threshold in rows is enough to tell.
+    let row_limit = 2 * MANY + 1;
+    let mut sql = Sql::new("SELECT s.customer_id FROM customer_search s WHERE ");
     ranges(&mut sql, &prefixes);
-    sql.push(" LIMIT ").bind(FEW + 1);
-    let ids: Vec<i64> = sql
-        .query()
-        .fetch_all(&mut *conn)
-        .await?
+    sql.push(" LIMIT ").bind(row_limit as i64);
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    if rows.len() >= row_limit {
+        return Ok(Plan::Probe);
+    }
+    let mut ids: Vec<i64> = rows
         .iter()
         .map(|r| r.try_get("customer_id"))
         .collect::<Result<_, _>>()?;
-    if ids.len() as i64 <= FEW {
-        return Ok(Plan::Ids(ids));
-    }
-    let mut sql = Sql::new(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM \
-         (SELECT DISTINCT s.customer_id FROM customer_search s WHERE ",
-    );
-    ranges(&mut sql, &prefixes);
-    sql.push(" LIMIT ").bind(DENSE + 1).push(") m");
-    let n: i64 = sql.query().fetch_one(conn).await?.try_get("n")?;
-    Ok(if n > DENSE {
-        Plan::Probe
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(if ids.len() <= FEW {
+        Plan::Ids(ids)
+    } else if ids.len() <= MANY {
+        Plan::Walk(ids.into_iter().collect())
     } else {
-        Plan::Collect
+        Plan::Probe
     })
 }
 
@@ -164,47 +168,68 @@ fn ranges(sql: &mut Sql, prefixes: &[String]) {
 /// How a search narrows the customer list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    /// Let the database collect the matching customers and walk the list
-    /// until a page is full.
-    Collect,
     /// Probe each customer's own terms while walking the list in its sort
     /// order; stops as soon as a page is full (dense queries).
     Probe,
+    /// Walk the list reading ids and sort keys only, keeping these ids
+    /// (queries of middling density).
+    Walk(std::collections::HashSet<i64>),
     /// Only these customers (selective queries): the database reads them by
-    /// key and sorts a few rows, instead of walking the whole list.
+    /// key and sorts a few thousand rows at most, instead of walking the
+    /// whole list.
     Ids(Vec<i64>),
 }
 
 /// Appends the search condition on customer alias `c`.
-pub(crate) fn filter(sql: &mut Sql, q: &str, plan: &Plan) {
+pub(crate) fn filter(sql: &mut Sql, q: &str, plan: &Plan, engine: Engine) {
     match plan {
-        Plan::Collect => {
-            let prefixes = query_prefixes(q);
-            if prefixes.is_empty() {
-                return;
-            }
-            sql.push(" AND c.id IN (SELECT s.customer_id FROM customer_search s WHERE ");
-            ranges(sql, &prefixes);
-            sql.push(")");
-        }
         Plan::Probe => {
             let prefixes = query_prefixes(q);
             if prefixes.is_empty() {
                 return;
             }
+            // `OFFSET 0` keeps PostgreSQL from turning the probe into a
+            // join that first collects every match (it does so when it
+            // underestimates them, and then takes seconds); SQLite probes
+            // per row either way.
             sql.push(
                 " AND EXISTS (SELECT 1 FROM customer_search s WHERE s.customer_id = c.id AND (",
             );
             ranges(sql, &prefixes);
-            sql.push("))");
+            sql.push(") LIMIT 1 OFFSET 0)");
+        }
+        Plan::Walk(ids) => {
+            // Only reached when a caller filters with a walk plan directly
+            // (the list walks it itself): the same rows, as an id list.
+            let mut ids: Vec<i64> = ids.iter().copied().collect();
+            ids.sort_unstable();
+            filter(sql, q, &Plan::Ids(ids), engine);
         }
         Plan::Ids(ids) if ids.is_empty() => {
             sql.push(" AND 1 = 0");
         }
-        Plan::Ids(ids) => {
+        Plan::Ids(ids) if ids.len() <= IN_LIST_MAX => {
             sql.push(" AND c.id IN (")
                 .bind_list(ids.iter().copied())
                 .push(")");
+        }
+        Plan::Ids(ids) => {
+            // One parameter however many ids: `[1,2,3]`. The two engines
+            // unpack a JSON array differently; both read it as a small
+            // table of keys to look up.
+            let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+            match engine {
+                Engine::Sqlite => {
+                    sql.push(" AND c.id IN (SELECT value FROM json_each(")
+                        .bind(json)
+                        .push("))");
+                }
+                Engine::Postgres => {
+                    sql.push(" AND c.id IN (SELECT CAST(jsonb_array_elements_text(CAST(")
+                        .bind(json)
+                        .push(" AS jsonb)) AS BIGINT))");
+                }
+            }
         }
     }
 }

@@ -60,8 +60,9 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
             top.name
         );
     }
-    // Both search plans (collect matches first, or probe while walking the
-    // list) return the same pages, for selective and for dense queries.
+    // Both search plans (fetch the matches by id, or probe while walking the
+    // list), and the plan chosen by match count, return the same pages, for
+    // selective and for dense queries.
     for q in [
         "s",
         "z",
@@ -101,11 +102,12 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
                 all
             };
             let plans = [
-                SearchPlan::Probe,
-                SearchPlan::Collect,
-                SearchPlan::Ids(ids.iter().map(|i| i.0).collect()),
+                Some(SearchPlan::Probe),
+                Some(SearchPlan::Ids(ids.iter().map(|i| i.0).collect())),
+                Some(SearchPlan::Walk(ids.iter().map(|i| i.0).collect())),
+                None,
             ];
-            let mut seen = [Vec::new(), Vec::new(), Vec::new()];
+            let mut seen = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
             for (i, plan) in plans.into_iter().enumerate() {
                 let mut cursor = None;
                 loop {
@@ -116,7 +118,7 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
                             SortDir::Desc,
                             cursor.as_deref(),
                             37,
-                            Some(plan.clone()),
+                            plan.clone(),
                         )
                         .await
                         .unwrap();
@@ -129,6 +131,7 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
             }
             assert_eq!(seen[0], seen[1], "{q} {sort:?}");
             assert_eq!(seen[0], seen[2], "{q} {sort:?}");
+            assert_eq!(seen[0], seen[3], "{q} {sort:?}");
         }
     }
 

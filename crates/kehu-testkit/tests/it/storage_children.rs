@@ -22,7 +22,7 @@ async fn contacts_form_an_org_chart_without_loops(db: &TestDb) {
     let contact = |name: &str, superior: Option<ContactId>, customer: CustomerId| ContactInput {
         customer_id: Some(customer),
         name: Some(name.into()),
-        superior_id: superior,
+        superior_id: Some(superior),
         level: Some("executive".into()),
         closeness: Some("close".into()),
         ..Default::default()
@@ -42,7 +42,7 @@ async fn contacts_form_an_org_chart_without_loops(db: &TestDb) {
         .update_contact(
             boss.id,
             ContactInput {
-                superior_id: Some(cfo.id),
+                superior_id: Some(Some(cfo.id)),
                 ..Default::default()
             },
         )
@@ -58,6 +58,39 @@ async fn contacts_form_an_org_chart_without_loops(db: &TestDb) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
+    // An update that leaves the superior out keeps it; an explicit "none"
+    // removes it.
+    let kept = a
+        .update_contact(
+            cfo.id,
+            ContactInput {
+                title: Some("财务总监".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.superior_id, Some(boss.id));
+    let cleared = a
+        .update_contact(
+            cfo.id,
+            ContactInput {
+                superior_id: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.superior_id, None);
+    a.update_contact(
+        cfo.id,
+        ContactInput {
+            superior_id: Some(Some(boss.id)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     // Deleting the boss leaves the CFO without superior.
     a.delete_contact(boss.id).await.unwrap();
     assert_eq!(a.contact(cfo.id).await.unwrap().superior_id, None);
@@ -166,7 +199,7 @@ async fn merging_contacts_moves_their_interactions(db: &TestDb) {
         .create_contact(&ContactInput {
             customer_id: Some(c.id),
             name: Some("下属".into()),
-            superior_id: Some(dup.id),
+            superior_id: Some(Some(dup.id)),
             ..Default::default()
         })
         .await

@@ -470,7 +470,7 @@ async fn transfer_moves_customers_with_their_history(db: &TestDb) {
     let moved = b.customer(c.id).await.unwrap();
     assert_eq!(moved.owner_id, org.rep_b.id);
     assert_eq!(b.contacts_of(c.id).await.unwrap()[0].id, contact.id);
-    let timeline = b.interactions_of(c.id, None, 20).await.unwrap();
+    let timeline = b.interactions_of(c.id, None, None, 20).await.unwrap();
     assert_eq!(timeline.items[0].id, i.id);
     assert_eq!(
         timeline.items[0].user_id, org.rep_a.id,
@@ -541,12 +541,21 @@ async fn merge_leaves_nothing_pointing_at_the_removed_customer(db: &TestDb) {
     .await
     .unwrap();
 
-    let merged = a.merge_customers(keep.id, dup.id).await.unwrap();
+    // The user picks the duplicate's spelling of the name.
+    let picked = CustomerInput {
+        name: Some("华为技术 公司".into()),
+        ..Default::default()
+    };
+    let merged = a
+        .merge_customers(keep.id, dup.id, Some(picked))
+        .await
+        .unwrap();
     assert_eq!(
         merged.city.as_deref(),
         Some("深圳"),
         "blank fields are filled"
     );
+    assert_eq!(merged.name, "华为技术 公司", "picked values are kept");
     assert_eq!(merged.tags.len(), 2, "tags are united");
     assert_eq!(merged.aggregates.order_count, 2);
     assert_eq!(merged.aggregates.total_amount, 35050);
@@ -558,7 +567,7 @@ async fn merge_leaves_nothing_pointing_at_the_removed_customer(db: &TestDb) {
     assert_eq!(a.contact(contact.id).await.unwrap().customer_id, keep.id);
     assert_eq!(a.tasks_of(keep.id).await.unwrap().len(), 1);
     assert_eq!(
-        a.interactions_of(keep.id, None, 10)
+        a.interactions_of(keep.id, None, None, 10)
             .await
             .unwrap()
             .items
@@ -580,13 +589,15 @@ async fn merge_leaves_nothing_pointing_at_the_removed_customer(db: &TestDb) {
     );
     let admin = as_user(&store, &org.admin);
     let kept = admin.audit_of("customer", keep.id.0).await.unwrap();
-    assert_eq!(kept[0].action, "merge");
-    assert_eq!(kept[0].after.as_ref().unwrap()["merged_from"], dup.id.0);
+    // Newest first: the picked values, then the merge itself.
+    assert_eq!(kept[0].action, "update");
+    assert_eq!(kept[1].action, "merge");
+    assert_eq!(kept[1].after.as_ref().unwrap()["merged_from"], dup.id.0);
     let removed = admin.audit_of("customer", dup.id.0).await.unwrap();
     assert_eq!(removed[0].action, "merged_into");
     assert_eq!(removed[0].after.as_ref().unwrap()["merged_into"], keep.id.0);
     assert!(matches!(
-        a.merge_customers(keep.id, keep.id).await,
+        a.merge_customers(keep.id, keep.id, None).await,
         Err(StoreError::Invalid(_))
     ));
 }
