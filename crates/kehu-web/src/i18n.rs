@@ -151,6 +151,11 @@ impl Tr {
             .unwrap_or_else(|| key.to_owned())
     }
 
+    /// Whether the catalog has `key`.
+    pub fn has(&self, key: &str) -> bool {
+        catalog(self.locale).contains_key(key)
+    }
+
     /// The label of a stored enum value, e.g. `("classification", "target")`.
     pub fn value(&self, kind: &str, value: &str) -> String {
         self.t_owned(&format!("value.{kind}.{value}"))

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use kehu_domain::inputs::{InteractionInput, TaskInput, UserInput};
+use kehu_domain::inputs::{TaskInput, UserInput};
 use kehu_domain::*;
 use kehu_http::accounts::session_cookie;
 use kehu_http::auth::{cookie, SESSION_COOKIE};
@@ -98,7 +98,7 @@ impl Page {
         store_error(&self.tr, e)
     }
 
-    fn when(&self, t: DateTime<Utc>) -> String {
+    pub(crate) fn when(&self, t: DateTime<Utc>) -> String {
         let local = t.with_timezone(&kehu_core::time::zone(&self.me.user.time_zone));
         local.format("%Y-%m-%d %H:%M").to_string()
     }
@@ -120,7 +120,7 @@ pub fn money(minor: i64) -> String {
     format!("{}¥{grouped}.{fen:02}", if neg { "-" } else { "" })
 }
 
-fn render(t: impl Template) -> Response {
+pub(crate) fn render(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -130,7 +130,7 @@ fn render(t: impl Template) -> Response {
     }
 }
 
-fn store_error(tr: &Tr, e: StoreError) -> Response {
+pub(crate) fn store_error(tr: &Tr, e: StoreError) -> Response {
     match e {
         StoreError::NotFound => {
             (StatusCode::NOT_FOUND, tr.t("error.not_found").to_owned()).into_response()
@@ -227,7 +227,7 @@ pub async fn login(
         kehu_core::accounts::SESSION_DAYS * 86_400,
         state.secure_cookies,
     );
-    let mut r = Redirect::to("/customers").into_response();
+    let mut r = Redirect::to("/").into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -327,9 +327,16 @@ struct CustomersPage {
     sorts: Vec<(&'static str, String, bool)>,
     next_url: Option<String>,
     error: Option<String>,
+    flash: Option<String>,
+    csrf: String,
+    can_write: bool,
+    /// Users the actor may assign customers to (managers and admins).
+    owners: Vec<(i64, String)>,
+    /// The list's filters as a query string, for export links and "back".
+    filters: String,
 }
 
-fn region(c: &Customer) -> String {
+pub(crate) fn region(c: &Customer) -> String {
     match (&c.province, &c.city) {
         (Some(p), Some(city)) if p != city => format!("{p} {city}"),
         (_, Some(city)) => city.clone(),
@@ -338,20 +345,70 @@ fn region(c: &Customer) -> String {
     }
 }
 
+/// The flash message of a bulk action, carried across its redirect.
+pub(crate) const FLASH_COOKIE: &str = "kehu_flash";
+
+fn flash_text(tr: &Tr, v: &str) -> Option<String> {
+    let (what, n) = v.split_once(':')?;
+    let n: u64 = n.parse().ok()?;
+    match what {
+        "assigned" | "tagged" => Some(tr.f(&format!("bulk.{what}"), &[("count", &n.to_string())])),
+        _ => None,
+    }
+}
+
 pub async fn customers(
     State(state): State<AppState>,
     page: Page,
+    headers: HeaderMap,
     Query(q): Query<CustomerQuery>,
 ) -> Response {
     let tr = page.tr;
-    let users: std::collections::HashMap<UserId, String> = state
-        .store
-        .users()
-        .await
-        .unwrap_or_default()
+    let all_users = state.store.users().await.unwrap_or_default();
+    let actor = actor_of(&page.me.user);
+    let owners = if matches!(actor.role, Role::Admin | Role::Manager) {
+        all_users
+            .iter()
+            .filter(|u| {
+                u.active
+                    && match actor.scope() {
+                        Scope::All => true,
+                        Scope::Team(t) => u.team_id == Some(t),
+                        _ => false,
+                    }
+            })
+            .map(|u| (u.id.0, u.display_name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let users: std::collections::HashMap<UserId, String> = all_users
         .into_iter()
         .map(|u| (u.id, u.display_name))
         .collect();
+    let flash = cookie(&headers, FLASH_COOKIE).and_then(|v| flash_text(&tr, v));
+    let mut filters: Vec<(&str, String)> = Vec::new();
+    for (k, v) in [
+        ("q", &q.q),
+        ("classification", &q.classification),
+        ("tag", &q.tag),
+        ("province", &q.province),
+        ("source", &q.source),
+        ("industry", &q.industry),
+        ("status", &q.status),
+        ("sort", &q.sort),
+        ("dir", &q.dir),
+    ] {
+        if let Some(v) = v {
+            filters.push((k, v.clone()));
+        }
+    }
+    for (k, v) in [("owner_id", q.owner_id), ("team_id", q.team_id)] {
+        if let Some(v) = v {
+            filters.push((k, v.to_string()));
+        }
+    }
+    let filters = encode_query(&filters);
     let mut error = None;
     let mut rows = Vec::new();
     let mut next_url = None;
@@ -389,27 +446,19 @@ pub async fn customers(
                         })
                         .collect();
                     next_url = p.next_cursor.map(|cur| {
-                        let mut params: Vec<(&str, String)> = vec![("cursor", cur)];
-                        for (k, v) in [
-                            ("q", &q.q),
-                            ("classification", &q.classification),
-                            ("tag", &q.tag),
-                            ("province", &q.province),
-                            ("sort", &q.sort),
-                            ("dir", &q.dir),
-                        ] {
-                            if let Some(v) = v {
-                                params.push((k, v.clone()));
-                            }
+                        let cursor = encode_query(&[("cursor", cur)]);
+                        if filters.is_empty() {
+                            format!("/customers?{cursor}")
+                        } else {
+                            format!("/customers?{filters}&{cursor}")
                         }
-                        format!("/customers?{}", encode_query(&params))
                     });
                 }
                 Err(e) => error = Some(store_error_text(&tr, e)),
             }
         }
     }
-    render(CustomersPage {
+    let mut r = render(CustomersPage {
         tr,
         section: "customers",
         rows,
@@ -435,11 +484,80 @@ pub async fn customers(
             .collect(),
         next_url,
         error,
+        csrf: page.me.csrf.clone(),
+        can_write: actor.can_write(),
+        owners,
+        filters,
         me: Some(page.me),
-    })
+        flash: flash.clone(),
+    });
+    if flash.is_some() {
+        if let Ok(v) = HeaderValue::from_str(&format!("{FLASH_COOKIE}=; Path=/; Max-Age=0")) {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    r
 }
 
-fn store_error_text(tr: &Tr, e: StoreError) -> String {
+/// Bulk actions on the customers ticked in the list: assign an owner or
+/// add a tag. The list comes back with the same filters and a message.
+pub async fn bulk(
+    State(state): State<AppState>,
+    page: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    if let Some(r) = page.refuse_csrf(&get("_csrf")) {
+        return r;
+    }
+    let ids: Vec<CustomerId> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .filter_map(|(_, v)| v.parse().ok().map(CustomerId))
+        .collect();
+    let back = format!("/customers?{}", get("filters"));
+    if ids.is_empty() {
+        return Redirect::to(&back).into_response();
+    }
+    let s = page.scoped(&state);
+    let done = match get("action").as_str() {
+        "assign" => match get("owner_id").parse() {
+            Ok(owner) => s
+                .transfer_customers(&ids, UserId(owner))
+                .await
+                .map(|n| format!("assigned:{n}")),
+            Err(_) => return Redirect::to(&back).into_response(),
+        },
+        "tag" => match Tag::parse("tag", &get("tag")) {
+            Ok(tag) => s
+                .tag_customers(&ids, &tag)
+                .await
+                .map(|n| format!("tagged:{n}")),
+            Err(e) => Err(StoreError::Invalid(e.into())),
+        },
+        _ => return Redirect::to(&back).into_response(),
+    };
+    match done {
+        Ok(flash) => {
+            let mut r = Redirect::to(&back).into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{FLASH_COOKIE}={flash}; Path=/; Max-Age=60; SameSite=Lax; HttpOnly"
+            )) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => store_error(&page.tr, e),
+    }
+}
+
+pub(crate) fn store_error_text(tr: &Tr, e: StoreError) -> String {
     match e {
         StoreError::Invalid(v) => {
             v.0.iter()
@@ -452,7 +570,7 @@ fn store_error_text(tr: &Tr, e: StoreError) -> String {
 }
 
 /// `k=v&…` with percent-encoding of everything but unreserved characters.
-fn encode_query(params: &[(&str, String)]) -> String {
+pub(crate) fn encode_query(params: &[(&str, String)]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
@@ -468,173 +586,6 @@ fn encode_query(params: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{k}={}", enc(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-pub struct ContactView {
-    name: String,
-    role: String,
-    kdm: bool,
-    closeness: String,
-    closeness_key: &'static str,
-    budget: String,
-    mobile: String,
-}
-
-pub struct InteractionView {
-    channel: String,
-    when: String,
-    content: String,
-}
-
-pub struct OrderView {
-    date: String,
-    amount: String,
-    status: String,
-}
-
-pub struct CustomerView {
-    id: i64,
-    name: String,
-    classification: String,
-    tags: Vec<String>,
-    total: String,
-    orders: i64,
-    last_order: String,
-    owner: String,
-    region: String,
-}
-
-#[derive(Template)]
-#[template(path = "customer.html")]
-struct CustomerPage {
-    tr: Tr,
-    me: Option<Me>,
-    section: &'static str,
-    csrf: String,
-    c: CustomerView,
-    contacts: Vec<ContactView>,
-    timeline: Vec<InteractionView>,
-    orders: Vec<OrderView>,
-    channels: Vec<(&'static str, String)>,
-}
-
-pub async fn customer(State(state): State<AppState>, page: Page, Path(id): Path<i64>) -> Response {
-    let tr = page.tr;
-    let s = page.scoped(&state);
-    let id = CustomerId(id);
-    let c = match s.customer(id).await {
-        Ok(c) => c,
-        Err(e) => return store_error(&tr, e),
-    };
-    let (contacts, timeline, orders) = match (
-        s.contacts_of(id).await,
-        s.interactions_of(id, None, 20).await,
-        s.orders_of(id, None, 20).await,
-    ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b.items, c.items),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return store_error(&tr, e),
-    };
-    let owner = state
-        .store
-        .user(c.owner_id)
-        .await
-        .map(|u| u.display_name)
-        .unwrap_or_default();
-    let view = CustomerView {
-        id: c.id.0,
-        name: c.name.clone(),
-        classification: tr.value("classification", c.classification.as_str()),
-        tags: c.tags.iter().map(ToString::to_string).collect(),
-        total: money(c.aggregates.total_amount),
-        orders: c.aggregates.order_count,
-        last_order: c
-            .aggregates
-            .last_order_date
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "—".into()),
-        owner,
-        region: region(&c),
-    };
-    render(CustomerPage {
-        tr,
-        section: "customers",
-        csrf: page.me.csrf.clone(),
-        contacts: contacts
-            .iter()
-            .map(|k| ContactView {
-                name: k.name.clone(),
-                role: [k.department.clone(), k.title.clone()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-                kdm: k.is_key_decision_maker,
-                closeness: tr.value("closeness", k.closeness.as_str()),
-                closeness_key: k.closeness.as_str(),
-                budget: k
-                    .budget_authority
-                    .map(|b| tr.value("budget_authority", b.as_str()))
-                    .unwrap_or_default(),
-                mobile: k.mobile.clone().unwrap_or_default(),
-            })
-            .collect(),
-        timeline: timeline
-            .iter()
-            .map(|i| InteractionView {
-                channel: tr.value("channel", i.channel.as_str()),
-                when: page.when(i.occurred_at),
-                content: i.content.clone(),
-            })
-            .collect(),
-        orders: orders
-            .iter()
-            .map(|o| OrderView {
-                date: o.order_date.to_string(),
-                amount: money(o.amount),
-                status: tr.value("order_status", o.status.as_str()),
-            })
-            .collect(),
-        channels: Channel::KEYS
-            .iter()
-            .map(|k| (*k, tr.value("channel", k)))
-            .collect(),
-        c: view,
-        me: Some(page.me),
-    })
-}
-
-#[derive(Deserialize)]
-pub struct LogForm {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-    #[serde(default)]
-    channel: String,
-    #[serde(default)]
-    content: String,
-    #[serde(default)]
-    next_follow_up: String,
-}
-
-pub async fn log_interaction(
-    State(state): State<AppState>,
-    page: Page,
-    Path(id): Path<i64>,
-    Form(f): Form<LogForm>,
-) -> Response {
-    if let Some(r) = page.refuse_csrf(&f.csrf) {
-        return r;
-    }
-    let input = InteractionInput {
-        customer_id: Some(CustomerId(id)),
-        channel: Some(f.channel),
-        content: Some(f.content),
-        next_follow_up: Some(f.next_follow_up).filter(|d| !d.trim().is_empty()),
-        ..Default::default()
-    };
-    match page.scoped(&state).create_interaction(&input).await {
-        Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
-        Err(e) => store_error(&page.tr, e),
-    }
 }
 
 // -------------------------------------------------------------- follow-ups
