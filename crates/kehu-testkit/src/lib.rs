@@ -8,6 +8,7 @@
 //! machine and fails under `CI=true`.
 
 pub mod app;
+pub mod browser;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 
 mod api_basics;
 mod api_permissions;
+mod browser;
 mod demo;
 mod fixtures;
 mod import;
