@@ -1,6 +1,7 @@
-//! `kehu-bench`: p50/p99 latency of the read paths users wait on, measured
-//! through the same scoped storage API the server uses, over a database
-//! filled by `kehu demo`.
+//! `kehu-bench`: p50/p99 latency of the read paths users wait on, over a
+//! database filled by `kehu demo`: first through the same scoped storage
+//! API the server uses, then as whole web pages (request in, HTML body
+//! out) through the server's router, in process, without the network.
 //!
 //! ```text
 //! kehu demo --customers 1000000 --database-url URL
@@ -27,6 +28,9 @@ struct Args {
     /// Also print the inputs of the slowest runs of each query.
     #[arg(long)]
     slowest: bool,
+    /// Measure only the storage reads, not the web pages.
+    #[arg(long)]
+    no_pages: bool,
     /// Skip the warm-up pass that runs every sampled query once, as a
     /// server that has been up for a while has done (measures cold reads).
     #[arg(long)]
@@ -49,6 +53,45 @@ impl Stats {
         let i = ((s.len() as f64 - 1.0) * p).round() as usize;
         s[i].as_secs_f64() * 1000.0
     }
+}
+
+/// A logged-in browser: the session cookie of one user.
+struct Session {
+    cookie: String,
+}
+
+impl Session {
+    async fn start(store: &Store, actor: Actor) -> anyhow::Result<Self> {
+        let (sid, _csrf) = kehu_core::accounts::start_session(store, actor.user_id).await?;
+        Ok(Self {
+            cookie: format!("{}={sid}", kehu_http::auth::SESSION_COOKIE),
+        })
+    }
+
+    /// GETs a page and reads its whole body; returns the body's size in
+    /// KiB as the "rows" figure. Anything but 200 is an error.
+    async fn get(&self, app: &axum::Router, path: &str) -> anyhow::Result<usize> {
+        use tower::ServiceExt;
+        let request = axum::http::Request::get(path)
+            .header("cookie", &self.cookie)
+            .header("accept-language", "zh-CN")
+            .body(axum::body::Body::empty())?;
+        let response = app.clone().oneshot(request).await?;
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        anyhow::ensure!(status == 200, "{path}: {status}");
+        Ok(body.len() / 1024)
+    }
+}
+
+/// Percent-encodes a query parameter value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn initials(name: &str) -> String {
@@ -247,8 +290,81 @@ async fn main() -> anyhow::Result<()> {
         }
     );
 
+    if !args.no_pages {
+        let app = kehu_http::app(
+            kehu_http::AppState::new(store.clone(), false),
+            kehu_web::router(),
+        );
+        let admin_page = Session::start(&store, admin).await?;
+        let rep_page = Session::start(&store, rep).await?;
+        let search = |q: &str| format!("/customers?q={}", encode(q));
+        if !args.cold {
+            for q in names.iter().chain(&inits) {
+                admin_page.get(&app, &search(q)).await?;
+                rep_page.get(&app, &search(q)).await?;
+            }
+            for id in &ids {
+                admin_page.get(&app, &format!("/customers/{id}")).await?;
+            }
+        }
+        measure!(
+            "page: customer list, classification filter (rep)",
+            i,
+            String::new(),
+            rep_page
+                .get(&app, "/customers?classification=target")
+                .await?
+        );
+        measure!(
+            "page: customer list, classification filter (admin)",
+            i,
+            String::new(),
+            admin_page
+                .get(&app, "/customers?classification=target")
+                .await?
+        );
+        measure!(
+            "page: name search, 3 characters (admin)",
+            i,
+            names[i % names.len()].clone(),
+            admin_page
+                .get(&app, &search(&names[i % names.len()]))
+                .await?
+        );
+        measure!(
+            "page: name search, 3 characters (rep)",
+            i,
+            names[i % names.len()].clone(),
+            rep_page.get(&app, &search(&names[i % names.len()])).await?
+        );
+        measure!(
+            "page: pinyin initials search (admin)",
+            i,
+            inits[i % inits.len()].clone(),
+            admin_page
+                .get(&app, &search(&inits[i % inits.len()]))
+                .await?
+        );
+        measure!(
+            "page: customer 360° (admin)",
+            i,
+            ids[i % ids.len()].to_string(),
+            admin_page
+                .get(&app, &format!("/customers/{}", ids[i % ids.len()]))
+                .await?
+        );
+        measure!(
+            "page: dashboard (rep)",
+            i,
+            String::new(),
+            rep_page.get(&app, "/").await?
+        );
+    }
+
+    let (pages, reads): (Vec<&Stats>, Vec<&Stats>) =
+        results.iter().partition(|r| r.name.starts_with("page: "));
     println!("\n| query | rows | p50 ms | p99 ms |\n|---|---:|---:|---:|");
-    for r in &results {
+    for r in reads {
         println!(
             "| {} | {:.1} | {:.2} | {:.2} |",
             r.name,
@@ -256,6 +372,18 @@ async fn main() -> anyhow::Result<()> {
             r.pct(0.5),
             r.pct(0.99)
         );
+    }
+    if !pages.is_empty() {
+        println!("\n| page | HTML KiB | p50 ms | p99 ms |\n|---|---:|---:|---:|");
+        for r in pages {
+            println!(
+                "| {} | {:.0} | {:.2} | {:.2} |",
+                &r.name["page: ".len()..],
+                r.rows,
+                r.pct(0.5),
+                r.pct(0.99)
+            );
+        }
     }
     if args.slowest {
         for r in &results {

@@ -91,26 +91,24 @@ pub async fn update_user(
 }
 
 /// The user behind a username and password, if they match and are active.
-/// A user changes their own password: the current one must be right. Every
-/// other session of the user ends; `session` (the id of the one in use,
-/// if any) stays signed in.
+/// A user changes their own password: the current one must be right.
+/// Every session of the user ends (the storage does that on any password
+/// change); the caller gets a fresh one, `(session id, CSRF token)`, to
+/// carry on in, so a stolen session cookie does not outlive the change.
 pub async fn change_password(
     store: &Store,
     user: &User,
     current: &str,
     new: &str,
-    session: Option<&str>,
-) -> Result<User, AccountError> {
+) -> Result<(String, String), AccountError> {
     login(store, &user.username, current).await?;
     let input = UserInput {
         password: Some(new.to_owned()),
         ..Default::default()
     };
     let actor = kehu_storage::actor_of(user);
-    let updated = update_user(store, Some(actor), user.id, input).await?;
-    let keep = session.map(secret_hash).unwrap_or_default();
-    store.delete_other_sessions(user.id, &keep).await?;
-    Ok(updated)
+    update_user(store, Some(actor), user.id, input).await?;
+    start_session(store, user.id).await
 }
 
 pub async fn login(store: &Store, username: &str, password: &str) -> Result<User, AccountError> {

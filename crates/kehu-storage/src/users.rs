@@ -462,21 +462,6 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Ends every session of `user` except `keep` (by id hash), e.g. after a
-    /// password change. Returns how many ended.
-    pub async fn delete_other_sessions(&self, user: UserId, keep: &str) -> StoreResult<u64> {
-        let mut tx = self.begin_write().await?;
-        let done = Sql::new("DELETE FROM sessions WHERE user_id = ")
-            .bind(user.0)
-            .push(" AND id_hash <> ")
-            .bind(keep)
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
-    }
 }
 
 async fn load_user(tx: &mut crate::WriteTx, id: UserId) -> StoreResult<User> {

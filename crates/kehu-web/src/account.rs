@@ -1,13 +1,14 @@
-//! "My account": profile, changing one's password (which signs out every
-//! other session) and personal API tokens, shown once when created and
+//! "My account": profile, changing one's password (which ends every
+//! session and continues in a fresh one) and personal API tokens, shown once when created and
 //! revocable at any time.
 
 use askama::Template;
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use kehu_core::accounts::{self, AccountError};
 use kehu_domain::TokenId;
+use kehu_http::accounts::session_cookie;
 use kehu_http::AppState;
 use serde::Deserialize;
 
@@ -145,16 +146,20 @@ pub async fn change_password(
         let msg = page.tr.t("account.mismatch").to_owned();
         return account_page(&state, page, None, Some(msg), false, None).await;
     }
-    let result = accounts::change_password(
-        &state.store,
-        &page.me.user,
-        &f.current,
-        &f.new,
-        Some(&page.me.session),
-    )
-    .await;
+    let result = accounts::change_password(&state.store, &page.me.user, &f.current, &f.new).await;
     match result {
-        Ok(_) => account_page(&state, page, None, None, true, None).await,
+        Ok((sid, csrf)) => {
+            let mut page = page;
+            page.me.session = sid.clone();
+            page.me.csrf = csrf;
+            let mut r = account_page(&state, page, None, None, true, None).await;
+            let cookie =
+                session_cookie(&sid, accounts::SESSION_DAYS * 86_400, state.secure_cookies);
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
         Err(e) => {
             let msg = account_error(&page.tr, e);
             account_page(&state, page, None, Some(msg), false, None).await

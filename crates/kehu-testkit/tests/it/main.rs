@@ -12,3 +12,4 @@ mod storage_aggregates;
 mod storage_children;
 mod storage_customers;
 mod web;
+mod web_pages;
