@@ -162,6 +162,33 @@ pub struct ExportArgs {
     pub q: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The day the results describe (default: today in Asia/Shanghai).
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Window of RFM, pyramid, A–E groups and lifecycle, in days.
+    #[arg(long, default_value_t = 365)]
+    pub window_days: u32,
+    /// Fit the CLV models on purchases up to this day (default: the as-of
+    /// date); the days after it are a holdout period.
+    #[arg(long)]
+    pub calibration_end: Option<chrono::NaiveDate>,
+    /// CLV horizon in months.
+    #[arg(long, default_value_t = 12)]
+    pub horizon_months: u32,
+    /// Monthly discount rate of CLV.
+    #[arg(long, default_value_t = 0.01)]
+    pub discount_rate: f64,
+    /// A transactions file (CSV or XLSX: customer_id, date, amount, optional
+    /// cost) to analyse instead of the database.
+    #[arg(long, requires = "out")]
+    pub orders: Option<std::path::PathBuf>,
+    /// Folder for customers.csv and summary.json (with --orders).
+    #[arg(long, requires = "orders")]
+    pub out: Option<std::path::PathBuf>,
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let url = cli.database_url();
     match cli.command {
@@ -178,7 +205,78 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo(&url, args).await,
         Command::Import(args) => import(&url, args).await,
         Command::Export(args) => export(&url, args).await,
+        Command::Analyze(args) => analyze(&url, args).await,
     }
+}
+
+async fn analyze(url: &str, args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    use kehu_core::analysis::{self, offline, AnalysisConfig};
+    use kehu_domain::Clock;
+    let clock = kehu_domain::SystemClock;
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| kehu_core::time::today_in(clock.now(), "Asia/Shanghai"));
+    let mut config = AnalysisConfig::new(as_of);
+    config.window_days = args.window_days;
+    config.calibration_end = args.calibration_end.unwrap_or(as_of);
+    config.clv.horizon_months = args.horizon_months;
+    config.clv.monthly_discount_rate = args.discount_rate;
+    anyhow::ensure!(
+        config.calibration_end <= as_of,
+        "--calibration-end must not be after --as-of"
+    );
+    if let (Some(orders), Some(out)) = (args.orders, args.out) {
+        let started = std::time::Instant::now();
+        let source = kehu_core::import::read::Source::Path(orders.clone());
+        let file = match offline::read_orders(&source) {
+            Ok(f) => f,
+            Err(Ok(bad)) => {
+                for b in &bad {
+                    eprintln!("line {}, {}: {}", b.line, b.column, b.reason);
+                }
+                eprintln!("{} bad rows; nothing was analysed", bad.len());
+                return Ok(ExitCode::from(2));
+            }
+            Err(Err(e)) => return Err(e.into()),
+        };
+        let read = started.elapsed();
+        let report = tokio::task::spawn_blocking(move || {
+            offline::run(&file, &config, &out, clock.now()).map(|r| (r, out))
+        })
+        .await??;
+        let (report, out) = report;
+        println!(
+            "analysed {} customers, {} orders from {} (read {:.2} s, total {:.2} s); results in {}",
+            report.customers,
+            report.orders,
+            orders.display(),
+            read.as_secs_f64(),
+            started.elapsed().as_secs_f64(),
+            out.display()
+        );
+        if let Some(e) = report.clv_error {
+            println!("no CLV: {e}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = app::open_store(url).await?;
+    let started = std::time::Instant::now();
+    let r = analysis::run_on_store(&store, &config).await?;
+    println!(
+        "analysed {} customers, {} orders as of {as_of} in {:.2} s (load {:.2} s, compute {:.2} s, save {:.2} s); {} lifecycle stage changes; run {}",
+        r.customers,
+        r.orders,
+        started.elapsed().as_secs_f64(),
+        r.load_ms as f64 / 1000.0,
+        r.compute_ms as f64 / 1000.0,
+        r.save_ms as f64 / 1000.0,
+        r.stage_changes,
+        r.run_id
+    );
+    if let Some(e) = r.clv_error {
+        println!("no CLV: {e}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<ExitCode> {

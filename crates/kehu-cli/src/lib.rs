@@ -45,6 +45,10 @@ pub enum Command {
     Import(commands::ImportArgs),
     /// Export the customers you can see (optionally filtered) as CSV or XLSX.
     Export(commands::ExportArgs),
+    /// Compute RFM, pyramid, A–E groups, lifecycle, selection scores and
+    /// CLV for every customer and store them; or, with --orders, run the
+    /// same models on a transactions file and write the results to --out.
+    Analyze(commands::AnalyzeArgs),
 }
 
 impl Cli {

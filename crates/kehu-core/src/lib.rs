@@ -3,6 +3,7 @@
 //! and render.
 
 pub mod accounts;
+pub mod analysis;
 pub mod credentials;
 pub mod demo;
 pub mod export;

@@ -11,6 +11,7 @@
 //! `docs/designs/storage.md`.
 
 mod aggregates;
+mod analytics;
 mod audit;
 pub mod bulk;
 mod contacts;
@@ -38,6 +39,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use aggregates::AggregateDiff;
+pub use analytics::{AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts};
 pub use cursor::Cursor;
 pub use customers::{CustomerFilter, CustomerSort, DuplicateMatch, SortDir, MAX_PAGE};
 pub use dashboard::{month_start, Dashboard, DashboardWindow, SOURCES_SHOWN};

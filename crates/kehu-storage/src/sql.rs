@@ -13,6 +13,7 @@ pub(crate) enum Arg {
     OptI64(Option<i64>),
     Text(String),
     OptText(Option<String>),
+    OptF64(Option<f64>),
 }
 
 impl From<i64> for Arg {
@@ -152,6 +153,7 @@ pub(crate) fn bind_all<'q>(
             Arg::OptI64(v) => q.bind(*v),
             Arg::Text(v) => q.bind(v.as_str()),
             Arg::OptText(v) => q.bind(v.as_deref()),
+            Arg::OptF64(v) => q.bind(*v),
         };
     }
     q

@@ -2,6 +2,7 @@
 //! case run on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod analysis;
 mod api_basics;
 mod api_permissions;
 mod browser;

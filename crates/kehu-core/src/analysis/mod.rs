@@ -1,0 +1,578 @@
+//! Running every customer value model over a customer base, with one set
+//! of settings, into per-customer results and a company-level summary.
+//!
+//! [`compute`] is pure: it takes the orders, the customers and (for
+//! selection scoring) what we know of our relationship with each, and the
+//! stages stored by the previous run. [`run_on_store`] reads those from a
+//! database, computes and replaces the stored results in one transaction;
+//! [`offline`] does the same for a transactions file, for analysts.
+//!
+//! Models and defaults (see `crates/kehu-analytics` for each model's rules):
+//!
+//! | model | reads | default |
+//! |---|---|---|
+//! | RFM, pyramid, A–E groups | purchases and refunds in the window | 365 days to the as-of date |
+//! | A–E migration | the window before against the window | same length |
+//! | lifecycle | every purchase up to the as-of date | stage changes recorded per run |
+//! | BG/NBD, Gamma-Gamma, CLV | every purchase day up to the as-of date, in weeks | 12 months, 1 % a month |
+//! | selection | window revenue, purchases, CLV; KDM closeness, recent interactions, contacts | percentile scores, threshold 50 |
+
+pub mod offline;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use kehu_analytics::clv::{self, ClvConfig, ClvModels, TimeUnit};
+use kehu_analytics::lifecycle::{
+    self, LifecycleConfig, LifecycleInput, LifecycleStage, StageState,
+};
+use kehu_analytics::pyramid::{self, PyramidAnalysis, PyramidBasis, PyramidConfig};
+use kehu_analytics::rfm::{self, RfmBreakpoints, RfmConfig, RfmGrid, RfmSegment};
+use kehu_analytics::selection::{self, Indicator, Normalization, SelectionConfig, SelectionInput};
+use kehu_analytics::value_group::{self, MigrationMatrix, ValueGroup, ValueGroupConfig};
+use kehu_analytics::{summarize_orders, AnalyticsError, Order, Window};
+use kehu_domain::CustomerId;
+use kehu_storage::{
+    AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts, Store, StoreError,
+};
+use serde::Serialize;
+
+/// Why a run could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error(transparent)]
+    Model(#[from] AnalyticsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Input(String),
+}
+
+/// Settings of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisConfig {
+    /// The day the results describe; orders after it are ignored.
+    pub as_of: NaiveDate,
+    /// Window of RFM, pyramid, A–E groups and lifecycle, in days.
+    pub window_days: u32,
+    /// Head and waist cut points.
+    pub pyramid: PyramidConfig,
+    /// A–E thresholds (default: medians over active customers).
+    pub value_groups: ValueGroupConfig,
+    /// Lifecycle rules.
+    pub lifecycle: LifecycleConfig,
+    /// CLV horizon and discount rate; the models are fitted in weeks.
+    pub clv: ClvConfig,
+    /// Fit on purchases up to this day (default: the as-of date). With an
+    /// earlier day the days after it are a holdout period (offline runs
+    /// report the actual purchases in it next to the prediction).
+    pub calibration_end: NaiveDate,
+    /// Selection indicators, weights and thresholds.
+    pub selection: SelectionConfig,
+}
+
+impl AnalysisConfig {
+    /// The documented defaults for a run on `as_of`.
+    pub fn new(as_of: NaiveDate) -> Self {
+        let mut selection = SelectionConfig::new(
+            vec![
+                Indicator::higher(REVENUE, 0.5),
+                Indicator::higher(PURCHASES, 0.2),
+                Indicator::higher(CLV, 0.3),
+            ],
+            vec![
+                Indicator::higher(KDM_CLOSENESS, 0.5),
+                Indicator::higher(RECENT_INTERACTIONS, 0.3),
+                Indicator::higher(CONTACTS, 0.2),
+            ],
+        );
+        // Revenue is heavy-tailed: min-max would put nearly everyone near 0.
+        selection.normalization = Normalization::Percentile;
+        Self {
+            as_of,
+            window_days: 365,
+            pyramid: PyramidConfig::default(),
+            value_groups: ValueGroupConfig::default(),
+            lifecycle: LifecycleConfig::new(as_of),
+            clv: ClvConfig::for_unit(TimeUnit::Weeks),
+            calibration_end: as_of,
+            selection,
+        }
+    }
+
+    fn window(&self) -> Result<Window, AnalysisError> {
+        Ok(Window::new(self.as_of, self.window_days)?)
+    }
+}
+
+/// Selection indicator names.
+pub const REVENUE: &str = "revenue";
+pub const PURCHASES: &str = "purchases";
+pub const CLV: &str = "clv";
+pub const KDM_CLOSENESS: &str = "kdm_closeness";
+pub const RECENT_INTERACTIONS: &str = "recent_interactions";
+pub const CONTACTS: &str = "contacts";
+/// Interactions count as recent within this many days of the as-of date.
+pub const RECENT_DAYS: u64 = 90;
+
+/// What a run reads.
+pub struct Inputs<'a> {
+    /// Every customer to describe, ascending ids.
+    pub customers: &'a [i64],
+    pub orders: &'a [Order],
+    /// Our relationship with each customer; without them selection
+    /// scoring is skipped.
+    pub relationships: Option<&'a [RelationshipFacts]>,
+    /// Stages stored by the previous run.
+    pub previous_stages: &'a HashMap<i64, StageState>,
+}
+
+/// One customer's results (storage's row, which the API also serves).
+pub type CustomerResult = CustomerAnalytics;
+
+/// Customers per RFM segment and their window revenue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentCount {
+    pub segment: String,
+    pub customers: u64,
+    pub revenue_minor: i64,
+}
+
+/// Company-level results of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub config: AnalysisConfig,
+    pub customers: u64,
+    pub orders: u64,
+    /// Customers with a purchase in the window.
+    pub active_customers: u64,
+    pub rfm_breakpoints: Option<RfmBreakpoints>,
+    pub rfm_segments: Vec<SegmentCount>,
+    pub rfm_grid: RfmGrid,
+    /// Revenue pyramid and Pareto curve (without the member list).
+    pub pyramid_revenue: PyramidAnalysis,
+    /// Profit pyramid and whale curve.
+    pub pyramid_profit: PyramidAnalysis,
+    pub value_group_thresholds: Option<value_group::ValueGroupThresholds>,
+    /// Customers per group A–E (customers without purchases are A).
+    pub value_group_counts: [u64; 5],
+    /// From the previous window to this one.
+    pub value_group_migration: MigrationMatrix,
+    /// Customers per lifecycle stage, in stage order.
+    pub lifecycle_counts: [u64; 5],
+    /// Stage changes of this run: (from, to, customers); from is `None`
+    /// for customers seen the first time.
+    pub lifecycle_flows: Vec<(Option<String>, String, u64)>,
+    /// Customers per selection quadrant A–D, when scored.
+    pub selection_counts: Option<[u64; 4]>,
+    /// The fitted models, when the data supports a fit.
+    pub clv_models: Option<ClvModels>,
+    /// Why there is no fit.
+    pub clv_error: Option<String>,
+    /// Sum of every customer's CLV, minor units.
+    pub clv_total_minor: i64,
+}
+
+/// Everything a run produces.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub results: Vec<CustomerResult>,
+    pub changes: Vec<LifecycleChange>,
+    pub summary: Summary,
+    /// Repeat summaries the CLV models saw (offline runs write them out).
+    pub clv_inputs: Vec<clv::RepeatSummary>,
+}
+
+fn stage_of_key(key: &str) -> Option<LifecycleStage> {
+    LifecycleStage::ALL.into_iter().find(|s| s.key() == key)
+}
+
+fn reason_key(r: lifecycle::StageReason) -> String {
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Runs every model. `computed_at` stamps the results.
+pub fn compute(
+    inputs: &Inputs<'_>,
+    config: &AnalysisConfig,
+    computed_at: DateTime<Utc>,
+) -> Result<Outcome, AnalysisError> {
+    let customers = inputs.customers;
+    if customers.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(AnalysisError::Input(
+            "customer ids must be unique and ascending".into(),
+        ));
+    }
+    let index = |id: i64| customers.binary_search(&id).ok();
+    if let Some(o) = inputs
+        .orders
+        .iter()
+        .find(|o| index(o.customer_id).is_none())
+    {
+        return Err(AnalysisError::Input(format!(
+            "an order refers to customer {} which is not in the run",
+            o.customer_id
+        )));
+    }
+    let n = customers.len();
+    let window = config.window()?;
+    let as_of = config.as_of;
+
+    // Window totals once; RFM, pyramids and groups read them.
+    let summaries = summarize_orders(inputs.orders, &window)?;
+    let rfm_config = RfmConfig::new(as_of, config.window_days)?;
+    let rfm = rfm::analyze_summaries(&summaries, &rfm_config)?;
+    let revenue_config = PyramidConfig {
+        basis: PyramidBasis::Revenue,
+        ..config.pyramid
+    };
+    let mut pyramid_revenue = pyramid::analyze_summaries(&summaries, &revenue_config)?;
+    let profit_config = PyramidConfig {
+        basis: PyramidBasis::Profit,
+        ..config.pyramid
+    };
+    let mut pyramid_profit = pyramid::analyze_summaries(&summaries, &profit_config)?;
+    let groups = value_group::assign_summaries(&summaries, &config.value_groups)?;
+    let before = Window::new(
+        as_of
+            .checked_sub_days(Days::new(u64::from(config.window_days)))
+            .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?,
+        config.window_days,
+    )?;
+    let earlier = value_group::assign_summaries(
+        &summarize_orders(inputs.orders, &before)?,
+        &config.value_groups,
+    )?;
+    let pairs = |a: &value_group::ValueGroupAnalysis| -> Vec<(i64, ValueGroup)> {
+        a.records.iter().map(|r| (r.customer_id, r.group)).collect()
+    };
+    let migration = value_group::migration(&pairs(&earlier), &pairs(&groups))?;
+
+    // Lifecycle for everyone: customers without orders are acquisition.
+    let lifecycle_config = LifecycleConfig {
+        as_of,
+        window_days: config.window_days,
+        ..config.lifecycle
+    };
+    let with_orders = lifecycle::inputs_from_orders(inputs.orders, &lifecycle_config)?;
+    let mut lc_inputs: Vec<LifecycleInput> = Vec::with_capacity(n);
+    let mut it = with_orders.into_iter().peekable();
+    for &id in customers {
+        match it.peek() {
+            Some(i) if i.customer_id == id => lc_inputs.extend(it.next()),
+            _ => lc_inputs.push(LifecycleInput {
+                customer_id: id,
+                first_purchase: None,
+                last_purchase: None,
+                purchase_days: 0,
+                recent_purchases: 0,
+                earlier_purchases: 0,
+            }),
+        }
+    }
+    let stages = lifecycle::classify(&lc_inputs, &lifecycle_config)?;
+
+    // CLV: fitted on every purchase day up to the calibration end.
+    let clv_inputs =
+        clv::calibration_summary(inputs.orders, config.calibration_end, TimeUnit::Weeks)?;
+    let (clv_models, clv_error, predictions) = match clv::fit(&clv_inputs) {
+        Ok(m) => match clv::predict(
+            &m.bg_nbd.params,
+            &m.gamma_gamma.params,
+            &clv_inputs,
+            &config.clv,
+        ) {
+            Ok(p) => (Some(m), None, p),
+            Err(e) => (Some(m), Some(e.to_string()), Vec::new()),
+        },
+        Err(e) => (None, Some(e.to_string()), Vec::new()),
+    };
+
+    // Dense per-customer slots.
+    let mut results: Vec<CustomerResult> = customers
+        .iter()
+        .zip(&stages)
+        .map(|(&id, st)| CustomerAnalytics {
+            customer_id: CustomerId(id),
+            computed_at,
+            as_of,
+            recency_days: None,
+            frequency: None,
+            monetary_minor: None,
+            r_score: None,
+            f_score: None,
+            m_score: None,
+            rfm_segment: None,
+            revenue_minor: 0,
+            profit_minor: 0,
+            pyramid_layer: None,
+            value_group: ValueGroup::A.key().to_owned(),
+            lifecycle_stage: st.stage.key().to_owned(),
+            lifecycle_since: as_of,
+            lifecycle_reason: reason_key(st.reason),
+            value_score: None,
+            capability_score: None,
+            selection_quadrant: None,
+            selection_explanation: None,
+            probability_alive: None,
+            expected_purchases: None,
+            expected_order_value_minor: None,
+            clv_minor: None,
+        })
+        .collect();
+    // Every id below comes from the orders, all checked against the list.
+    for s in &summaries {
+        let Some(r) = index(s.customer_id).map(|i| &mut results[i]) else {
+            continue;
+        };
+        r.revenue_minor = s.total_amount_minor;
+        r.profit_minor = s.total_profit_minor;
+    }
+    let mut segment_totals: HashMap<RfmSegment, (u64, i64)> = HashMap::new();
+    for rec in &rfm.records {
+        let Some(r) = index(rec.customer_id).map(|i| &mut results[i]) else {
+            continue;
+        };
+        r.recency_days = Some(rec.recency_days);
+        r.frequency = Some(i64::from(rec.frequency));
+        r.monetary_minor = Some(rec.monetary_minor);
+        r.r_score = Some(i64::from(rec.scores.r));
+        r.f_score = Some(i64::from(rec.scores.f));
+        r.m_score = Some(i64::from(rec.scores.m));
+        r.rfm_segment = Some(rec.segment.key().to_owned());
+        let t = segment_totals.entry(rec.segment).or_default();
+        t.0 += 1;
+        t.1 += rec.monetary_minor;
+    }
+    for m in &pyramid_revenue.members {
+        if let Some(i) = index(m.customer_id).filter(|_| m.value_minor > 0) {
+            results[i].pyramid_layer = Some(m.layer.key().to_owned());
+        }
+    }
+    for g in &groups.records {
+        if let Some(i) = index(g.customer_id) {
+            results[i].value_group = g.group.key().to_owned();
+        }
+    }
+    for p in &predictions {
+        let Some(r) = index(p.customer_id).map(|i| &mut results[i]) else {
+            continue;
+        };
+        r.probability_alive = Some(p.probability_alive);
+        r.expected_purchases = Some(p.expected_purchases);
+        r.expected_order_value_minor = Some(p.expected_average_value.round() as i64);
+        r.clv_minor = Some(p.clv.round() as i64);
+    }
+
+    // Stage history: an unchanged stage keeps its date.
+    let mut changes = Vec::new();
+    let mut lifecycle_counts = [0u64; 5];
+    let mut flows: HashMap<(Option<String>, String), u64> = HashMap::new();
+    for (r, st) in results.iter_mut().zip(&stages) {
+        let id = r.customer_id.0;
+        let (state, change) = lifecycle::advance(
+            id,
+            inputs.previous_stages.get(&id).copied(),
+            st.stage,
+            as_of,
+        );
+        r.lifecycle_since = state.since;
+        lifecycle_counts[st.stage as usize] += 1;
+        if let Some(c) = change {
+            let from = c.from.map(|s| s.key().to_owned());
+            *flows
+                .entry((from.clone(), c.to.key().to_owned()))
+                .or_default() += 1;
+            changes.push(LifecycleChange {
+                customer_id: CustomerId(id),
+                from_stage: from,
+                to_stage: c.to.key().to_owned(),
+                changed_on: c.date,
+            });
+        }
+    }
+    let mut lifecycle_flows: Vec<(Option<String>, String, u64)> =
+        flows.into_iter().map(|((f, t), n)| (f, t, n)).collect();
+    lifecycle_flows.sort();
+
+    // Selection, when the relationship facts are known.
+    let mut selection_counts = None;
+    if let Some(facts) = inputs.relationships {
+        let mut selection_config = config.selection.clone();
+        if clv_models.is_none() || predictions.is_empty() {
+            selection_config.value.retain(|i| i.name != CLV);
+        }
+        let mut by_id: HashMap<i64, &RelationshipFacts> = HashMap::with_capacity(facts.len());
+        for f in facts {
+            by_id.insert(f.customer_id, f);
+        }
+        let select: Vec<SelectionInput> = results
+            .iter()
+            .map(|r| {
+                let f = by_id.get(&r.customer_id.0);
+                let mut values = std::collections::BTreeMap::new();
+                values.insert(REVENUE.to_owned(), r.revenue_minor as f64 / 100.0);
+                values.insert(PURCHASES.to_owned(), r.frequency.unwrap_or(0) as f64);
+                if let Some(c) = r.clv_minor {
+                    values.insert(CLV.to_owned(), c as f64 / 100.0);
+                }
+                values.insert(
+                    KDM_CLOSENESS.to_owned(),
+                    f.map_or(0.0, |f| f.kdm_closeness as f64),
+                );
+                values.insert(
+                    RECENT_INTERACTIONS.to_owned(),
+                    f.map_or(0.0, |f| f.recent_interactions as f64),
+                );
+                values.insert(CONTACTS.to_owned(), f.map_or(0.0, |f| f.contacts as f64));
+                SelectionInput {
+                    customer_id: r.customer_id.0,
+                    values,
+                }
+            })
+            .collect();
+        let scored = selection::score(&select, &selection_config)?;
+        let mut counts = [0u64; 4];
+        for (r, s) in results.iter_mut().zip(scored) {
+            r.value_score = Some(s.value_score);
+            r.capability_score = Some(s.capability_score);
+            r.selection_quadrant = Some(s.quadrant.key().to_owned());
+            counts[s.quadrant as usize] += 1;
+            r.selection_explanation = serde_json::to_value(&s.explanation).ok();
+        }
+        selection_counts = Some(counts);
+    }
+
+    pyramid_revenue.members = Vec::new();
+    pyramid_profit.members = Vec::new();
+    let rfm_segments = RfmSegment::ALL
+        .iter()
+        .map(|s| {
+            let (customers, revenue_minor) = segment_totals.get(s).copied().unwrap_or_default();
+            SegmentCount {
+                segment: s.key().to_owned(),
+                customers,
+                revenue_minor,
+            }
+        })
+        .collect();
+    let clv_total_minor = results.iter().filter_map(|r| r.clv_minor).sum();
+    let mut value_group_counts = groups.counts;
+    // Customers without any order in the window are A too.
+    value_group_counts[ValueGroup::A as usize] += (n - groups.records.len()) as u64;
+    let summary = Summary {
+        config: config.clone(),
+        customers: n as u64,
+        orders: inputs.orders.len() as u64,
+        active_customers: rfm.records.len() as u64,
+        rfm_breakpoints: rfm.breakpoints,
+        rfm_segments,
+        rfm_grid: rfm.grid(),
+        pyramid_revenue,
+        pyramid_profit,
+        value_group_thresholds: groups.thresholds,
+        value_group_counts,
+        value_group_migration: migration,
+        lifecycle_counts,
+        lifecycle_flows,
+        selection_counts,
+        clv_models,
+        clv_error,
+        clv_total_minor,
+    };
+    Ok(Outcome {
+        results,
+        changes,
+        summary,
+        clv_inputs,
+    })
+}
+
+/// What a database run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub customers: u64,
+    pub orders: u64,
+    pub stage_changes: u64,
+    pub load_ms: u64,
+    pub compute_ms: u64,
+    pub save_ms: u64,
+    pub clv_error: Option<String>,
+}
+
+/// Recomputes every customer's results from the database and replaces
+/// the stored ones in one transaction.
+pub async fn run_on_store(
+    store: &Store,
+    config: &AnalysisConfig,
+) -> Result<RunReport, AnalysisError> {
+    let started = std::time::Instant::now();
+    let customers = store.all_customer_ids().await?;
+    let orders = store.analysis_orders(config.as_of).await?;
+    let since = config
+        .as_of
+        .checked_sub_days(Days::new(RECENT_DAYS))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?;
+    let facts = store.relationship_facts(since).await?;
+    let previous: HashMap<i64, StageState> = store
+        .lifecycle_states()
+        .await?
+        .into_iter()
+        .filter_map(|(id, stage, since)| {
+            Some((
+                id,
+                StageState {
+                    stage: stage_of_key(&stage)?,
+                    since,
+                },
+            ))
+        })
+        .collect();
+    let loaded = started.elapsed();
+    let now = store.clock().now();
+    let (customers_n, orders_n) = (customers.len(), orders.len());
+    let cfg = config.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let inputs = Inputs {
+            customers: &customers,
+            orders: &orders,
+            relationships: Some(&facts),
+            previous_stages: &previous,
+        };
+        compute(&inputs, &cfg, now)
+    })
+    .await
+    .map_err(|e| AnalysisError::Input(format!("the computation stopped: {e}")))??;
+    let computed = started.elapsed();
+    let summary = serde_json::to_value(&outcome.summary)
+        .map_err(|e| AnalysisError::Input(format!("summary: {e}")))?;
+    let run = AnalysisRun {
+        id: 0,
+        computed_at: now,
+        as_of: config.as_of,
+        customers: customers_n as i64,
+        orders: orders_n as i64,
+        duration_ms: computed.as_millis() as i64,
+        summary,
+    };
+    let run_id = store
+        .save_analysis(&outcome.results, &outcome.changes, &run)
+        .await?;
+    let saved = started.elapsed();
+    Ok(RunReport {
+        run_id,
+        customers: customers_n as u64,
+        orders: orders_n as u64,
+        stage_changes: outcome.changes.len() as u64,
+        load_ms: loaded.as_millis() as u64,
+        compute_ms: (computed - loaded).as_millis() as u64,
+        save_ms: (saved - computed).as_millis() as u64,
+        clv_error: outcome.summary.clv_error,
+    })
+}

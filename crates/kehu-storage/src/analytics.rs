@@ -1,0 +1,479 @@
+//! Customer value analytics at rest: the order stream the models read, the
+//! facts selection scoring needs, and the results of each run (one row per
+//! customer, lifecycle stage changes, a run summary). The models themselves
+//! are in `kehu-analytics`; `kehu-core` runs them between these reads and
+//! the write.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kehu_analytics::Order;
+use kehu_domain::CustomerId;
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use crate::rows::{date, instant};
+use crate::sql::{insert_rows, Arg, Sql};
+use crate::{Scoped, Store, StoreError, StoreResult};
+
+/// Orders read per round trip when loading the order stream.
+const ORDERS_PER_READ: i64 = 250_000;
+
+/// One customer's latest results.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CustomerAnalytics {
+    pub customer_id: CustomerId,
+    pub computed_at: DateTime<Utc>,
+    /// The day the results describe.
+    pub as_of: NaiveDate,
+    /// Days since the last purchase; RFM fields are null without a
+    /// purchase in the window.
+    pub recency_days: Option<i64>,
+    /// Purchases in the window.
+    pub frequency: Option<i64>,
+    /// Net value in the window, minor units.
+    pub monetary_minor: Option<i64>,
+    pub r_score: Option<i64>,
+    pub f_score: Option<i64>,
+    pub m_score: Option<i64>,
+    /// RFM segment key (`champions`, …, `lost`).
+    pub rfm_segment: Option<String>,
+    /// Revenue in the window, minor units.
+    pub revenue_minor: i64,
+    /// Profit in the window where cost is known, minor units.
+    pub profit_minor: i64,
+    /// `head`, `waist` or `tail` by revenue; null without revenue.
+    pub pyramid_layer: Option<String>,
+    /// Frequency × order value group `a` … `e`.
+    pub value_group: String,
+    /// `acquisition`, `growth`, `maturity`, `decline` or `departed`.
+    pub lifecycle_stage: String,
+    /// Since when the customer is in that stage.
+    pub lifecycle_since: NaiveDate,
+    /// The rule that decided the stage.
+    pub lifecycle_reason: String,
+    /// Selection scores 0-100.
+    pub value_score: Option<f64>,
+    pub capability_score: Option<f64>,
+    /// Selection quadrant `a` … `d`.
+    pub selection_quadrant: Option<String>,
+    /// What contributed how much to the selection scores.
+    #[schema(value_type = Option<Object>)]
+    pub selection_explanation: Option<serde_json::Value>,
+    /// BG/NBD probability that the customer is still active.
+    pub probability_alive: Option<f64>,
+    /// Expected purchases over the CLV horizon.
+    pub expected_purchases: Option<f64>,
+    /// Gamma-Gamma expected value per purchase, minor units.
+    pub expected_order_value_minor: Option<i64>,
+    /// Discounted expected value over the horizon, minor units.
+    pub clv_minor: Option<i64>,
+}
+
+/// A lifecycle stage change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LifecycleChange {
+    pub customer_id: CustomerId,
+    /// Null for the first evaluation.
+    pub from_stage: Option<String>,
+    pub to_stage: String,
+    /// The as-of day of the run that saw the change.
+    pub changed_on: NaiveDate,
+}
+
+/// A run's record.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AnalysisRun {
+    pub id: i64,
+    pub computed_at: DateTime<Utc>,
+    pub as_of: NaiveDate,
+    pub customers: i64,
+    pub orders: i64,
+    pub duration_ms: i64,
+    /// Company-level results: layer shares, curves, grids, parameters.
+    #[schema(value_type = Object)]
+    pub summary: serde_json::Value,
+}
+
+/// What selection scoring reads about our relationship with a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelationshipFacts {
+    pub customer_id: i64,
+    /// Best closeness among the customer's key decision makers: 3 close,
+    /// 2 regular, 1 initial, 0 unknown or no decision maker.
+    pub kdm_closeness: i64,
+    /// Contacts on file.
+    pub contacts: i64,
+    /// Interactions since the given instant.
+    pub recent_interactions: i64,
+}
+
+/// Parses `YYYY-MM-DD` without the general date parser: the order stream
+/// has millions of them.
+fn fast_date(s: &str) -> StoreResult<NaiveDate> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?.iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let parsed = (b.len() == 10 && b[4] == b'-' && b[7] == b'-')
+        .then(|| {
+            let y = i32::try_from(digits(0..4)?).ok()?;
+            NaiveDate::from_ymd_opt(y, digits(5..7)?, digits(8..10)?)
+        })
+        .flatten();
+    parsed.map_or_else(|| date(s), Ok)
+}
+
+impl Store {
+    /// Every completed order dated on or before `up_to`, as the models
+    /// read them (refunds are negative amounts), in id order.
+    pub async fn analysis_orders(&self, up_to: NaiveDate) -> StoreResult<Vec<Order>> {
+        let up_to = up_to.to_string();
+        let mut out = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let rows = Sql::new(
+                "SELECT id, customer_id, order_date, amount, cost FROM orders \
+                 WHERE status = 'completed' AND id > ",
+            )
+            .bind(after)
+            .push(" AND order_date <= ")
+            .bind(up_to.as_str())
+            .push(" ORDER BY id LIMIT ")
+            .bind(ORDERS_PER_READ)
+            .query()
+            .fetch_all(self.pool())
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("id")?;
+            out.reserve(rows.len());
+            for r in &rows {
+                out.push(Order {
+                    customer_id: r.try_get("customer_id")?,
+                    date: fast_date(r.try_get::<&str, _>("order_date")?)?,
+                    amount_minor: r.try_get("amount")?,
+                    cost_minor: r.try_get("cost")?,
+                });
+            }
+            if (rows.len() as i64) < ORDERS_PER_READ {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every customer id, ascending.
+    pub async fn all_customer_ids(&self) -> StoreResult<Vec<i64>> {
+        Sql::new("SELECT id FROM customers ORDER BY id")
+            .query()
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get("id").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Relationship facts of every customer that has contacts or recent
+    /// interactions (the rest have none), by customer id.
+    pub async fn relationship_facts(
+        &self,
+        interactions_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<RelationshipFacts>> {
+        let contacts = Sql::new(
+            "SELECT customer_id, COUNT(*) AS contacts, MAX(CASE WHEN is_key_decision_maker = 1 THEN \
+             CASE closeness WHEN 'close' THEN 3 WHEN 'regular' THEN 2 WHEN 'initial' THEN 1 \
+             ELSE 0 END ELSE 0 END) AS closeness FROM contacts GROUP BY customer_id",
+        )
+        .query()
+        .fetch_all(self.pool())
+        .await?;
+        let interactions =
+            Sql::new("SELECT customer_id, COUNT(*) AS n FROM interactions WHERE occurred_at >= ")
+                .bind(interactions_since.timestamp_millis())
+                .push(" GROUP BY customer_id")
+                .query()
+                .fetch_all(self.pool())
+                .await?;
+        let mut facts: std::collections::BTreeMap<i64, RelationshipFacts> = Default::default();
+        for r in &contacts {
+            let id: i64 = r.try_get("customer_id")?;
+            facts.insert(
+                id,
+                RelationshipFacts {
+                    customer_id: id,
+                    kdm_closeness: r.try_get("closeness")?,
+                    contacts: r.try_get("contacts")?,
+                    recent_interactions: 0,
+                },
+            );
+        }
+        for r in &interactions {
+            let id: i64 = r.try_get("customer_id")?;
+            facts
+                .entry(id)
+                .or_insert(RelationshipFacts {
+                    customer_id: id,
+                    kdm_closeness: 0,
+                    contacts: 0,
+                    recent_interactions: 0,
+                })
+                .recent_interactions = r.try_get("n")?;
+        }
+        Ok(facts.into_values().collect())
+    }
+
+    /// The stored lifecycle stage of every analysed customer: (id, stage,
+    /// since).
+    pub async fn lifecycle_states(&self) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
+        Sql::new(
+            "SELECT customer_id, lifecycle_stage, lifecycle_since FROM customer_analytics \
+             ORDER BY customer_id",
+        )
+        .query()
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("customer_id")?,
+                r.try_get("lifecycle_stage")?,
+                date(r.try_get::<&str, _>("lifecycle_since")?)?,
+            ))
+        })
+        .collect()
+    }
+
+    /// Replaces every customer's results with `rows`, records `changes`
+    /// and the run, in one transaction: readers see the previous run or
+    /// this one, never a mix. Returns the run's id.
+    pub async fn save_analysis(
+        &self,
+        rows: &[CustomerAnalytics],
+        changes: &[LifecycleChange],
+        run: &AnalysisRun,
+    ) -> StoreResult<i64> {
+        let now = self.now_ms();
+        let mut tx = self.begin_write().await?;
+        Sql::new("DELETE FROM customer_analytics")
+            .query()
+            .execute(&mut *tx.tx)
+            .await?;
+        let values: Vec<Vec<Arg>> = rows.iter().map(analytics_values).collect();
+        insert_rows(
+            &mut tx.tx,
+            &format!("INSERT INTO customer_analytics ({ANALYTICS_COLS})"),
+            ANALYTICS_COLS.split(',').count(),
+            values,
+        )
+        .await?;
+        let changes: Vec<Vec<Arg>> = changes
+            .iter()
+            .map(|c| {
+                vec![
+                    Arg::I64(c.customer_id.0),
+                    Arg::OptText(c.from_stage.clone()),
+                    Arg::Text(c.to_stage.clone()),
+                    Arg::Text(c.changed_on.to_string()),
+                    Arg::I64(now),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx.tx,
+            "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, changed_on, \
+             recorded_at)",
+            5,
+            changes,
+        )
+        .await?;
+        let id: i64 = Sql::new(
+            "INSERT INTO analysis_runs (computed_at, as_of, customers, orders, duration_ms, \
+             summary) VALUES (",
+        )
+        .bind(run.computed_at.timestamp_millis())
+        .push(", ")
+        .bind(run.as_of.to_string())
+        .push(", ")
+        .bind(run.customers)
+        .push(", ")
+        .bind(run.orders)
+        .push(", ")
+        .bind(run.duration_ms)
+        .push(", ")
+        .bind(run.summary.to_string())
+        .push(") RETURNING id")
+        .query()
+        .fetch_one(&mut *tx.tx)
+        .await?
+        .try_get("id")?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The latest run, if any.
+    pub async fn latest_analysis_run(&self) -> StoreResult<Option<AnalysisRun>> {
+        let row = Sql::new(
+            "SELECT id, computed_at, as_of, customers, orders, duration_ms, summary \
+             FROM analysis_runs ORDER BY id DESC LIMIT 1",
+        )
+        .query()
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(AnalysisRun {
+                id: r.try_get("id")?,
+                computed_at: instant(r.try_get("computed_at")?)?,
+                as_of: date(r.try_get::<&str, _>("as_of")?)?,
+                customers: r.try_get("customers")?,
+                orders: r.try_get("orders")?,
+                duration_ms: r.try_get("duration_ms")?,
+                summary: serde_json::from_str(r.try_get::<&str, _>("summary")?)
+                    .map_err(|e| StoreError::Corrupt(format!("run summary: {e}")))?,
+            })
+        })
+        .transpose()
+    }
+}
+
+const ANALYTICS_COLS: &str = "customer_id, computed_at, as_of, recency_days, frequency, \
+    monetary, r_score, f_score, m_score, rfm_segment, revenue, profit, pyramid_layer, \
+    value_group, lifecycle_stage, lifecycle_since, lifecycle_reason, value_score, \
+    capability_score, selection_quadrant, selection_explanation, probability_alive, \
+    expected_purchases, expected_order_value, clv";
+
+fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
+    vec![
+        Arg::I64(a.customer_id.0),
+        Arg::I64(a.computed_at.timestamp_millis()),
+        Arg::Text(a.as_of.to_string()),
+        Arg::OptI64(a.recency_days),
+        Arg::OptI64(a.frequency),
+        Arg::OptI64(a.monetary_minor),
+        Arg::OptI64(a.r_score),
+        Arg::OptI64(a.f_score),
+        Arg::OptI64(a.m_score),
+        Arg::OptText(a.rfm_segment.clone()),
+        Arg::I64(a.revenue_minor),
+        Arg::I64(a.profit_minor),
+        Arg::OptText(a.pyramid_layer.clone()),
+        Arg::Text(a.value_group.clone()),
+        Arg::Text(a.lifecycle_stage.clone()),
+        Arg::Text(a.lifecycle_since.to_string()),
+        Arg::Text(a.lifecycle_reason.clone()),
+        Arg::OptF64(a.value_score),
+        Arg::OptF64(a.capability_score),
+        Arg::OptText(a.selection_quadrant.clone()),
+        Arg::OptText(a.selection_explanation.as_ref().map(|v| v.to_string())),
+        Arg::OptF64(a.probability_alive),
+        Arg::OptF64(a.expected_purchases),
+        Arg::OptI64(a.expected_order_value_minor),
+        Arg::OptI64(a.clv_minor),
+    ]
+}
+
+fn analytics_row(r: &sqlx::any::AnyRow) -> StoreResult<CustomerAnalytics> {
+    let explanation: Option<String> = r.try_get("selection_explanation")?;
+    Ok(CustomerAnalytics {
+        customer_id: CustomerId(r.try_get("customer_id")?),
+        computed_at: instant(r.try_get("computed_at")?)?,
+        as_of: date(r.try_get::<&str, _>("as_of")?)?,
+        recency_days: r.try_get("recency_days")?,
+        frequency: r.try_get("frequency")?,
+        monetary_minor: r.try_get("monetary")?,
+        r_score: r.try_get("r_score")?,
+        f_score: r.try_get("f_score")?,
+        m_score: r.try_get("m_score")?,
+        rfm_segment: r.try_get("rfm_segment")?,
+        revenue_minor: r.try_get("revenue")?,
+        profit_minor: r.try_get("profit")?,
+        pyramid_layer: r.try_get("pyramid_layer")?,
+        value_group: r.try_get("value_group")?,
+        lifecycle_stage: r.try_get("lifecycle_stage")?,
+        lifecycle_since: date(r.try_get::<&str, _>("lifecycle_since")?)?,
+        lifecycle_reason: r.try_get("lifecycle_reason")?,
+        value_score: r.try_get("value_score")?,
+        capability_score: r.try_get("capability_score")?,
+        selection_quadrant: r.try_get("selection_quadrant")?,
+        selection_explanation: explanation
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("selection explanation: {e}")))?,
+        probability_alive: r.try_get("probability_alive")?,
+        expected_purchases: r.try_get("expected_purchases")?,
+        expected_order_value_minor: r.try_get("expected_order_value")?,
+        clv_minor: r.try_get("clv")?,
+    })
+}
+
+impl Scoped<'_> {
+    /// A visible customer's latest results; `None` before the first run
+    /// that saw the customer.
+    pub async fn customer_analytics(
+        &self,
+        id: CustomerId,
+    ) -> StoreResult<Option<CustomerAnalytics>> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.load_customer(&mut conn, id).await?;
+        let cols = ANALYTICS_COLS
+            .split(',')
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = Sql::new(&format!(
+            "SELECT {cols} FROM customer_analytics a WHERE a.customer_id = "
+        ))
+        .bind(id.0)
+        .query()
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.as_ref().map(analytics_row).transpose()
+    }
+
+    /// A visible customer's lifecycle stage changes, newest first.
+    pub async fn lifecycle_history(&self, id: CustomerId) -> StoreResult<Vec<LifecycleChange>> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.load_customer(&mut conn, id).await?;
+        Sql::new(
+            "SELECT customer_id, from_stage, to_stage, changed_on FROM lifecycle_changes \
+             WHERE customer_id = ",
+        )
+        .bind(id.0)
+        .push(" ORDER BY changed_on DESC, id DESC")
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(LifecycleChange {
+                customer_id: CustomerId(r.try_get("customer_id")?),
+                from_stage: r.try_get("from_stage")?,
+                to_stage: r.try_get("to_stage")?,
+                changed_on: date(r.try_get::<&str, _>("changed_on")?)?,
+            })
+        })
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_dates_agree_with_the_general_parser() {
+        for s in ["2026-11-22", "2024-02-29", "1999-01-01", "2026-12-31"] {
+            assert_eq!(fast_date(s).ok(), date(s).ok(), "{s}");
+        }
+        for bad in [
+            "2025-02-29",
+            "2026-13-01",
+            "20261122",
+            "2026-1-22",
+            "",
+            "abcd-ef-gh",
+        ] {
+            assert!(fast_date(bad).is_err(), "{bad}");
+        }
+    }
+}

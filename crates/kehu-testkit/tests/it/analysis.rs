@@ -1,0 +1,175 @@
+//! Customer value analytics over a real database: a run stores one row of
+//! results per customer equal to the pure computation on the same data,
+//! keeps lifecycle stages with the day they began, records every stage
+//! change, and is read within the reader's scope.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use kehu_core::analysis::{self, AnalysisConfig, Inputs};
+use kehu_domain::inputs::{AmountInput, OrderInput};
+use kehu_domain::CustomerId;
+use kehu_storage::{Scoped, StoreError};
+use kehu_testkit::{fixed_clock, on_both_engines, TestDb};
+
+use crate::fixtures::*;
+
+on_both_engines!(a_run_stores_every_customers_results_within_scope);
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn order(s: &Scoped<'_>, customer: CustomerId, date: &str, amount: &str) {
+    s.create_order(&OrderInput {
+        customer_id: Some(customer),
+        order_date: Some(date.into()),
+        amount: Some(AmountInput::Text(amount.into())),
+        cost: Some(AmountInput::Text("10".into())),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+}
+
+async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
+    let store = db.store_with(fixed_clock(2026, 7, 1, 9)).await;
+    let org = org(&store).await;
+    let a = as_user(&store, &org.rep_a);
+    let b = as_user(&store, &org.rep_b);
+    // A regular buyer, a one-time buyer long ago, a prospect, and a
+    // customer of another rep with a refund.
+    let regular = customer(&a, "常购商贸有限公司", None).await;
+    for (i, d) in [
+        "2025-09-03",
+        "2025-11-12",
+        "2026-01-20",
+        "2026-03-18",
+        "2026-05-26",
+        "2026-06-20",
+    ]
+    .iter()
+    .enumerate()
+    {
+        order(&a, regular.id, d, &format!("{}", 1000 + 250 * i)).await;
+    }
+    let once = customer(&a, "一次性采购有限公司", None).await;
+    order(&a, once.id, "2025-05-15", "300").await;
+    let prospect = customer(&a, "潜在意向有限公司", None).await;
+    let theirs = customer(&b, "乙方客户有限公司", None).await;
+    order(&b, theirs.id, "2026-02-02", "5000").await;
+    order(&b, theirs.id, "2026-04-04", "4200").await;
+    order(&b, theirs.id, "2026-04-10", "-800").await;
+
+    let as_of = day("2026-06-30");
+    let config = AnalysisConfig::new(as_of);
+    let report = analysis::run_on_store(&store, &config).await.unwrap();
+    assert_eq!((report.customers, report.orders), (4, 10));
+    assert_eq!(
+        report.stage_changes, 4,
+        "every customer's first stage is a change"
+    );
+
+    // What is stored equals the pure computation on the same inputs.
+    let ids = store.all_customer_ids().await.unwrap();
+    let orders = store.analysis_orders(as_of).await.unwrap();
+    let since = day("2026-04-01").and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let facts = store.relationship_facts(since).await.unwrap();
+    let inputs = Inputs {
+        customers: &ids,
+        orders: &orders,
+        relationships: Some(&facts),
+        previous_stages: &HashMap::new(),
+    };
+    let expected = analysis::compute(&inputs, &config, store.clock().now()).unwrap();
+    let admin = as_user(&store, &org.admin);
+    for want in &expected.results {
+        let got = admin
+            .customer_analytics(want.customer_id)
+            .await
+            .unwrap()
+            .expect("a stored row");
+        assert_eq!(&got, want, "customer {}", want.customer_id);
+    }
+
+    // The figures themselves, computed by hand: the regular buyer bought
+    // six times in the window, last ten days ago.
+    let r = a.customer_analytics(regular.id).await.unwrap().unwrap();
+    assert_eq!(r.recency_days, Some(10));
+    assert_eq!(r.frequency, Some(6));
+    assert_eq!(r.monetary_minor, Some(975_000));
+    assert_eq!(r.revenue_minor, 975_000);
+    assert_eq!(r.profit_minor, 975_000 - 6 * 1000);
+    assert!(r.rfm_segment.is_some() && r.pyramid_layer.is_some());
+    assert!(r.probability_alive.is_some() || expected.summary.clv_error.is_some());
+    let quadrant = r.selection_quadrant.clone().unwrap();
+    assert!(["a", "b", "c", "d"].contains(&quadrant.as_str()));
+    let explanation = r.selection_explanation.clone().unwrap();
+    let indicators = if expected.summary.clv_models.is_some() {
+        6
+    } else {
+        5
+    };
+    assert_eq!(
+        explanation.as_array().unwrap().len(),
+        indicators,
+        "{explanation}"
+    );
+    // Refunds lower value but are not purchases.
+    let t = b.customer_analytics(theirs.id).await.unwrap().unwrap();
+    assert_eq!((t.frequency, t.monetary_minor), (Some(2), Some(840_000)));
+    assert!(r.r_score > t.r_score, "the more recent buyer scores higher");
+    // The one-time buyer of 2025-05-15 has no purchase in the window.
+    let o = a.customer_analytics(once.id).await.unwrap().unwrap();
+    assert_eq!((o.frequency, o.rfm_segment.as_deref()), (None, None));
+    assert_eq!(o.lifecycle_stage, "departed");
+    let p = a.customer_analytics(prospect.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            p.lifecycle_stage.as_str(),
+            p.value_group.as_str(),
+            p.revenue_minor
+        ),
+        ("acquisition", "a", 0)
+    );
+
+    // Out of scope is not found, as everywhere.
+    assert!(matches!(
+        a.customer_analytics(theirs.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        a.lifecycle_history(theirs.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A year later without purchases the regular buyer has left; the
+    // prospect is still a prospect since the first run.
+    let later = AnalysisConfig::new(day("2027-07-15"));
+    let report = analysis::run_on_store(&store, &later).await.unwrap();
+    assert!(report.stage_changes >= 1);
+    let r = a.customer_analytics(regular.id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.lifecycle_stage.as_str(), r.lifecycle_since),
+        ("departed", day("2027-07-15"))
+    );
+    let history = a.lifecycle_history(regular.id).await.unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[0].to_stage, "departed");
+    assert_eq!(history[0].from_stage, history[1].to_stage.clone().into());
+    assert_eq!(history[1].from_stage, None);
+    let p = a.customer_analytics(prospect.id).await.unwrap().unwrap();
+    assert_eq!(p.lifecycle_since, as_of, "an unchanged stage keeps its day");
+    let run = store.latest_analysis_run().await.unwrap().unwrap();
+    assert_eq!(run.as_of, day("2027-07-15"));
+    assert_eq!(run.summary["customers"], 4);
+
+    // A customer's results go with the customer.
+    admin.delete_customer(once.id).await.unwrap();
+    assert!(store
+        .lifecycle_states()
+        .await
+        .unwrap()
+        .iter()
+        .all(|(id, _, _)| *id != once.id.0));
+}
