@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (set this behind HTTPS).
     #[arg(long, env = "KEHU_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// How often to check whether today's customer value analysis is due
+    /// (it runs once a day, and at start when due); 0 turns it off.
+    #[arg(long, env = "KEHU_ANALYSIS_EVERY_MINUTES", default_value_t = 60)]
+    pub analysis_every_minutes: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,7 +294,16 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = %kehu_storage::redact(url), "serving");
     println!("Kehu is running at http://{addr}/ (API: http://{addr}/api/v1, OpenAPI: http://{addr}/api/openapi.json)");
-    let router = app::router(store, args.secure_cookies);
+    let state = kehu_http::AppState::new(store, args.secure_cookies);
+    if args.analysis_every_minutes > 0 {
+        // The first check runs at start, so a new instance has results.
+        tokio::spawn(kehu_http::analytics::schedule(
+            state.clone(),
+            "Asia/Shanghai".into(),
+            std::time::Duration::from_secs(60 * args.analysis_every_minutes),
+        ));
+    }
+    let router = kehu_http::app(state, kehu_web::router());
     app::serve(listener, router, app::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

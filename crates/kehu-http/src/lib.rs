@@ -4,6 +4,7 @@
 //! the handlers' annotations and served at `/api/openapi.json`.
 
 pub mod accounts;
+pub mod analytics;
 pub mod auth;
 pub mod customers;
 pub mod dashboard;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub dashboards: std::sync::Arc<dashboard::DashboardCache>,
     /// Imports uploaded from the browser, validated and waiting or running.
     pub imports: std::sync::Arc<jobs::ImportJobs>,
+    /// Held while the customer value analysis runs.
+    pub analysis: std::sync::Arc<analytics::AnalysisGuard>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             metrics: metrics_handle(),
             dashboards: Default::default(),
             imports: Default::default(),
+            analysis: Default::default(),
         }
     }
 }
@@ -84,7 +88,7 @@ fn metrics_handle() -> PrometheusHandle {
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "customers"), (name = "contacts"), (name = "interactions"),
-        (name = "tasks"), (name = "orders"), (name = "auth"), (name = "users"), (name = "import"), (name = "dashboard"), (name = "ops"),
+        (name = "tasks"), (name = "orders"), (name = "auth"), (name = "users"), (name = "import"), (name = "dashboard"), (name = "analytics"), (name = "ops"),
     )
 )]
 struct ApiDoc;
@@ -144,6 +148,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_order))
         .routes(routes!(get_order, update_order, delete_order))
         .routes(routes!(dashboard::dashboard))
+        .routes(routes!(analytics::customer_analytics))
+        .routes(routes!(analytics::latest))
+        .routes(routes!(analytics::run))
         .routes(routes!(files::import_file))
         .routes(routes!(files::export))
         .routes(routes!(healthz))

@@ -157,6 +157,18 @@ fn record_operations(r: &Records) -> Vec<(Method, String, Option<Value>, bool)> 
             false,
         ),
         (
+            Method::GET,
+            format!("/api/v1/customers/{c}/analytics"),
+            None,
+            false,
+        ),
+        (
+            Method::POST,
+            "/api/v1/customers/tag".into(),
+            Some(json!({"customer_ids": [c], "tag": "意向: 高"})),
+            true,
+        ),
+        (
             Method::POST,
             format!("/api/v1/customers/{c}/merge"),
             Some(json!({"removed_id": r.other_customer})),
@@ -296,4 +308,38 @@ async fn scope_is_enforced_per_endpoint(db: &TestDb) {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = viewer.post("/api/v1/teams", json!({"name": "t"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // Company-wide analytics: admins only.
+    for api in [&rep_a, &manager_out, &viewer] {
+        assert_eq!(
+            api.get("/api/v1/analytics/latest").await.0,
+            StatusCode::FORBIDDEN
+        );
+        let (s, _) = api.post("/api/v1/analytics/run", json!({})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let admin = app.as_user(&org.admin).await;
+    assert_eq!(
+        admin.get("/api/v1/analytics/latest").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, fresh) = rep_b
+        .post("/api/v1/customers", json!({"name": "乙的新客户"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{fresh}");
+    let (s, v) = admin
+        .post("/api/v1/analytics/run", json!({"as_of": "2026-06-30"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["customers"], 1, "rep B's new customer: {v}");
+    let (s, v) = admin.get("/api/v1/analytics/latest").await;
+    assert_eq!(
+        (s, &v["as_of"]),
+        (StatusCode::OK, &json!("2026-06-30")),
+        "{v}"
+    );
+    let path = format!("/api/v1/customers/{}/analytics", fresh["id"]);
+    let (s, v) = rep_b.get(&path).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["results"]["lifecycle_stage"], "acquisition", "{v}");
+    assert_eq!(rep_a.get(&path).await.0, StatusCode::NOT_FOUND);
 }

@@ -1,0 +1,203 @@
+//! Customer value analytics over HTTP: each customer's results (within the
+//! caller's scope), the latest run's company-level summary (admins), and a
+//! run on demand. The server also runs the analysis by itself once a day.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use kehu_core::analysis::{self, AnalysisConfig, AnalysisError, RunReport};
+use kehu_domain::CustomerId;
+use kehu_storage::{AnalysisRun, CustomerAnalytics, LifecycleChange};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Authed;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Id, Json};
+use crate::AppState;
+
+/// Only one run at a time: a second one waits for nothing and is refused.
+#[derive(Default)]
+pub struct AnalysisGuard(tokio::sync::Mutex<()>);
+
+/// A customer's latest results and lifecycle history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerAnalyticsView {
+    /// Null until a run has seen the customer.
+    pub results: Option<CustomerAnalytics>,
+    /// Stage changes, newest first.
+    pub lifecycle_history: Vec<LifecycleChange>,
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/analytics", tag = "analytics",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = CustomerAnalyticsView), (status = 404, body = ErrorBody)))]
+/// RFM scores and segment, pyramid layer, A–E group, lifecycle stage since
+/// when, selection quadrant with its explanation, probability alive,
+/// expected purchases and CLV of one customer.
+pub async fn customer_analytics(
+    State(state): State<AppState>,
+    auth: Authed,
+    Id(id): Id,
+) -> ApiResult<axum::Json<CustomerAnalyticsView>> {
+    let s = auth.scoped(&state);
+    let id = CustomerId(id);
+    Ok(axum::Json(CustomerAnalyticsView {
+        results: s.customer_analytics(id).await?,
+        lifecycle_history: s.lifecycle_history(id).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/latest", tag = "analytics",
+    responses((status = 200, body = AnalysisRun), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "no run yet")))]
+/// The latest run over the whole customer base: pyramid layer shares and
+/// curves, RFM grid and segments, A–E counts and migration, lifecycle
+/// counts and flows, fitted CLV models. Company-wide figures: admins only.
+pub async fn latest(
+    State(state): State<AppState>,
+    auth: Authed,
+) -> ApiResult<axum::Json<AnalysisRun>> {
+    if !auth.actor.is_admin() {
+        return Err(ApiError::forbidden("company-wide analytics are for admins"));
+    }
+    state
+        .store
+        .latest_analysis_run()
+        .await?
+        .map(axum::Json)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Settings of a run on demand; every field is optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// The day the results describe (default: today in the caller's time zone).
+    pub as_of: Option<NaiveDate>,
+    /// RFM, pyramid, A–E and lifecycle window in days (default 365).
+    pub window_days: Option<u32>,
+    /// CLV horizon in months (default 12).
+    pub horizon_months: Option<u32>,
+    /// Monthly discount rate of CLV (default 0.01).
+    pub monthly_discount_rate: Option<f64>,
+}
+
+/// What a run did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunResponse {
+    pub run_id: i64,
+    pub customers: u64,
+    pub orders: u64,
+    pub stage_changes: u64,
+    pub load_ms: u64,
+    pub compute_ms: u64,
+    pub save_ms: u64,
+    /// Why there is no CLV, when the data cannot support the models.
+    pub clv_error: Option<String>,
+}
+
+impl From<RunReport> for RunResponse {
+    fn from(r: RunReport) -> Self {
+        Self {
+            run_id: r.run_id,
+            customers: r.customers,
+            orders: r.orders,
+            stage_changes: r.stage_changes,
+            load_ms: r.load_ms,
+            compute_ms: r.compute_ms,
+            save_ms: r.save_ms,
+            clv_error: r.clv_error,
+        }
+    }
+}
+
+fn analysis_error(e: AnalysisError) -> ApiError {
+    match e {
+        AnalysisError::Store(e) => e.into(),
+        AnalysisError::Model(e) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "model", e.to_string())
+        }
+        AnalysisError::Input(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "input", m),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/analytics/run", tag = "analytics",
+    request_body = RunRequest,
+    responses((status = 200, body = RunResponse), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "a run is in progress"),
+        (status = 422, body = ErrorBody)))]
+/// Recomputes every customer's results now (admins). Takes seconds at a
+/// million customers; results are replaced in one transaction.
+pub async fn run(
+    State(state): State<AppState>,
+    auth: Authed,
+    Json(req): Json<RunRequest>,
+) -> ApiResult<axum::Json<RunResponse>> {
+    if !auth.actor.is_admin() {
+        return Err(ApiError::forbidden("only admins run the analysis"));
+    }
+    let as_of = req.as_of.unwrap_or_else(|| {
+        kehu_core::time::today_in(state.store.clock().now(), &auth.user.time_zone)
+    });
+    let mut config = AnalysisConfig::new(as_of);
+    if let Some(w) = req.window_days {
+        if !(30..=3650).contains(&w) {
+            return Err(ApiError::invalid(
+                "window_days",
+                "out_of_range",
+                "window_days must be between 30 and 3650",
+            ));
+        }
+        config.window_days = w;
+    }
+    if let Some(h) = req.horizon_months {
+        config.clv.horizon_months = h;
+    }
+    if let Some(d) = req.monthly_discount_rate {
+        config.clv.monthly_discount_rate = d;
+    }
+    let Ok(_running) = state.analysis.0.try_lock() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "running",
+            "an analysis run is in progress",
+        ));
+    };
+    let report = analysis::run_on_store(&state.store, &config)
+        .await
+        .map_err(analysis_error)?;
+    Ok(axum::Json(report.into()))
+}
+
+/// Runs the analysis once a day: whenever the latest run describes an
+/// earlier day than today (in `time_zone`), checking every `every`.
+pub async fn schedule(state: AppState, time_zone: String, every: Duration) {
+    loop {
+        let today = kehu_core::time::today_in(state.store.clock().now(), &time_zone);
+        let due = match state.store.latest_analysis_run().await {
+            Ok(Some(run)) => run.as_of < today,
+            Ok(None) => state.store.count_customers().await.unwrap_or(0) > 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the latest analysis run");
+                false
+            }
+        };
+        if due {
+            if let Ok(_running) = state.analysis.0.try_lock() {
+                match analysis::run_on_store(&state.store, &AnalysisConfig::new(today)).await {
+                    Ok(r) => tracing::info!(
+                        customers = r.customers,
+                        orders = r.orders,
+                        ms = r.load_ms + r.compute_ms + r.save_ms,
+                        "analysis refreshed"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "scheduled analysis failed"),
+                }
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
