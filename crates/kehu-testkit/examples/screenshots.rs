@@ -5,7 +5,8 @@
 //! ```
 //!
 //! Fills a temporary SQLite database with the demo organisation (2,000
-//! customers, history ending 2026-11-22), serves it, logs in as a sales
+//! customers, history ending 2026-11-22), runs the customer value
+//! analysis, serves it, logs in as a sales
 //! manager in headless Chromium and writes `docs/screenshots/*.png`.
 #![allow(clippy::expect_used)]
 
@@ -25,6 +26,9 @@ async fn main() {
     kehu_core::demo::fill(&app.store, &cfg, &|_| {})
         .await
         .expect("demo data");
+    kehu_core::analysis::run_on_store(&app.store, &kehu_core::analysis::AnalysisConfig::new(today))
+        .await
+        .expect("the analysis");
     let manager = app
         .store
         .users()

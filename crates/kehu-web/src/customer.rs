@@ -90,6 +90,8 @@ struct CustomerPage {
     tasks: Vec<TaskLine>,
     orders: Vec<OrderView>,
     audit: Vec<AuditLine>,
+    /// `None` before the first analysis run.
+    insight: Option<crate::insight::InsightPanel>,
     channels: Vec<(&'static str, String)>,
     flash: Option<String>,
     can_write: bool,
@@ -140,6 +142,30 @@ async fn customer_page(
         (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), ..) | (.., Err(e), _) | (.., Err(e)) => {
             return page.error(e)
         }
+    };
+    let insight = match (
+        s.customer_analytics(id).await,
+        s.lifecycle_history(id).await,
+    ) {
+        (Ok(Some(a)), Ok(history)) => {
+            // The horizon the latest run used (its settings are in its summary).
+            let horizon = state
+                .store
+                .latest_analysis_run()
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.summary["config"]["clv"]["horizon_months"].as_u64())
+                .unwrap_or(12);
+            Some(crate::insight::panel(
+                &tr,
+                &a,
+                &history,
+                u32::try_from(horizon).unwrap_or(12),
+            ))
+        }
+        (Ok(None), _) => None,
+        (Err(e), _) | (_, Err(e)) => return page.error(e),
     };
     let users: HashMap<UserId, String> = state
         .store
@@ -217,6 +243,7 @@ async fn customer_page(
     });
     let today = kehu_core::time::today_in(state.store.clock().now(), &page.me.user.time_zone);
     let view = CustomerPage {
+        insight,
         tr,
         section: "customers",
         csrf: page.me.csrf.clone(),

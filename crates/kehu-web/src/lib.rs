@@ -9,6 +9,7 @@ mod duplicates;
 mod forms;
 pub mod i18n;
 mod import;
+mod insight;
 mod limits;
 pub mod pages;
 mod svg;

@@ -175,6 +175,21 @@ async fn a_rep_works_through_the_day_in_the_browser(db: &TestDb) {
     b.goto(&format!("{base}/customers?q=wangwu")).await;
     b.wait_text("王五建材有限公司").await;
 
+    // After the daily analysis, the customer page says what the customer is
+    // worth and why: a customer without orders is still being acquired.
+    let today = kehu_core::time::today_in(app.store.clock().now(), "Asia/Shanghai");
+    kehu_core::analysis::run_on_store(&app.store, &kehu_core::analysis::AnalysisConfig::new(today))
+        .await
+        .unwrap();
+    b.goto(&format!("{base}{path}#value")).await;
+    let page = b.wait_text("Customer value").await;
+    assert!(
+        page.contains("Acquisition") && page.contains("no purchase yet"),
+        "{page}"
+    );
+    assert!(page.contains("A: potential (no order yet)"), "{page}");
+    b.screenshot("customer-value").await;
+
     // On a phone: the customer page, the quick log form and follow-ups fit
     // the screen.
     b.set_window(390, 844).await;
