@@ -22,6 +22,13 @@ use crate::AppState;
 #[derive(Default)]
 pub struct AnalysisGuard(tokio::sync::Mutex<()>);
 
+impl AnalysisGuard {
+    /// Holds the guard while a run goes on; `Err` when one is running.
+    pub fn try_lock(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, tokio::sync::TryLockError> {
+        self.0.try_lock()
+    }
+}
+
 /// A customer's latest results and lifecycle history.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerAnalyticsView {
@@ -159,7 +166,7 @@ pub async fn run(
     if let Some(d) = req.monthly_discount_rate {
         config.clv.monthly_discount_rate = d;
     }
-    let Ok(_running) = state.analysis.0.try_lock() else {
+    let Ok(_running) = state.analysis.try_lock() else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "running",
@@ -186,7 +193,7 @@ pub async fn schedule(state: AppState, time_zone: String, every: Duration) {
             }
         };
         if due {
-            if let Ok(_running) = state.analysis.0.try_lock() {
+            if let Ok(_running) = state.analysis.try_lock() {
                 match analysis::run_on_store(&state.store, &AnalysisConfig::new(today)).await {
                     Ok(r) => tracing::info!(
                         customers = r.customers,

@@ -406,7 +406,153 @@ fn analytics_row(r: &sqlx::any::AnyRow) -> StoreResult<CustomerAnalytics> {
     })
 }
 
+/// Customers and window revenue per value of one model's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Distribution {
+    /// (result key, customers, revenue in minor units); the key is empty
+    /// where the model gave no result (e.g. no purchase in the window).
+    pub rows: Vec<(String, i64, i64)>,
+}
+
+/// The latest results over the customers a user may see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct AnalyticsOverview {
+    /// The day the results describe; `None` before the first run.
+    pub as_of: Option<NaiveDate>,
+    pub customers: i64,
+    pub revenue_minor: i64,
+    pub clv_minor: i64,
+    pub rfm_segment: Distribution,
+    pub pyramid_layer: Distribution,
+    pub value_group: Distribution,
+    pub lifecycle_stage: Distribution,
+    pub selection_quadrant: Distribution,
+    /// Customers per (R score, F score): `rfm_grid[r - 1][f - 1]` as
+    /// (customers, revenue).
+    pub rfm_grid: Vec<Vec<(i64, i64)>>,
+    /// Valuable customers likely to be slipping away: the highest CLV
+    /// among those with a probability alive below one half.
+    pub at_risk: Vec<AtRisk>,
+    /// Customers per CLV band (upper bounds in minor units, the last open).
+    pub clv_bands: Vec<(Option<i64>, i64)>,
+}
+
+/// A customer of the "save them now" list.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AtRisk {
+    pub customer_id: CustomerId,
+    pub name: String,
+    pub clv_minor: i64,
+    pub probability_alive: f64,
+    pub revenue_minor: i64,
+    pub lifecycle_stage: String,
+}
+
+/// Upper bounds of the CLV bands of the overview, in minor units.
+pub const CLV_BANDS: [i64; 5] = [100_000, 1_000_000, 5_000_000, 20_000_000, 100_000_000];
+
 impl Scoped<'_> {
+    /// Counts, revenue and the "save them now" list over the latest results
+    /// of every customer in scope, computed set-based in the database.
+    pub async fn analytics_overview(&self, at_risk_limit: i64) -> StoreResult<AnalyticsOverview> {
+        let mut conn = self.store.pool().acquire().await?;
+        let mut o = AnalyticsOverview::default();
+        let mut sql = Sql::new(
+            "SELECT MAX(a.as_of) AS as_of, CAST(COUNT(*) AS BIGINT) AS n, \
+             CAST(COALESCE(SUM(a.revenue), 0) AS BIGINT) AS revenue, \
+             CAST(COALESCE(SUM(a.clv), 0) AS BIGINT) AS clv \
+             FROM customer_analytics a JOIN customers c ON c.id = a.customer_id WHERE 1 = 1",
+        );
+        self.scope(&mut sql, "c");
+        let r = sql.query().fetch_one(&mut *conn).await?;
+        let as_of: Option<String> = r.try_get("as_of")?;
+        o.as_of = as_of.as_deref().map(date).transpose()?;
+        o.customers = r.try_get("n")?;
+        o.revenue_minor = r.try_get("revenue")?;
+        o.clv_minor = r.try_get("clv")?;
+        for (column, out) in [
+            ("rfm_segment", &mut o.rfm_segment),
+            ("pyramid_layer", &mut o.pyramid_layer),
+            ("value_group", &mut o.value_group),
+            ("lifecycle_stage", &mut o.lifecycle_stage),
+            ("selection_quadrant", &mut o.selection_quadrant),
+        ] {
+            let mut sql = Sql::new(&format!(
+                "SELECT COALESCE(a.{column}, '') AS k, CAST(COUNT(*) AS BIGINT) AS n, \
+                 CAST(COALESCE(SUM(a.revenue), 0) AS BIGINT) AS revenue \
+                 FROM customer_analytics a JOIN customers c ON c.id = a.customer_id WHERE 1 = 1"
+            ));
+            self.scope(&mut sql, "c");
+            sql.push(&format!(" GROUP BY a.{column} ORDER BY k"));
+            for r in sql.query().fetch_all(&mut *conn).await? {
+                out.rows
+                    .push((r.try_get("k")?, r.try_get("n")?, r.try_get("revenue")?));
+            }
+        }
+        o.rfm_grid = vec![vec![(0, 0); 5]; 5];
+        let mut sql = Sql::new(
+            "SELECT a.r_score AS r, a.f_score AS f, CAST(COUNT(*) AS BIGINT) AS n, \
+             CAST(COALESCE(SUM(a.monetary), 0) AS BIGINT) AS m \
+             FROM customer_analytics a JOIN customers c ON c.id = a.customer_id \
+             WHERE a.r_score IS NOT NULL",
+        );
+        self.scope(&mut sql, "c");
+        sql.push(" GROUP BY a.r_score, a.f_score");
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            let (rs, fs): (i64, i64) = (r.try_get("r")?, r.try_get("f")?);
+            if let Some(cell) = usize::try_from(rs - 1)
+                .ok()
+                .zip(usize::try_from(fs - 1).ok())
+                .and_then(|(i, j)| o.rfm_grid.get_mut(i)?.get_mut(j))
+            {
+                *cell = (r.try_get("n")?, r.try_get("m")?);
+            }
+        }
+        let mut band = String::from("CASE");
+        for (i, b) in CLV_BANDS.iter().enumerate() {
+            band.push_str(&format!(" WHEN a.clv < {b} THEN {i}"));
+        }
+        band.push_str(&format!(" ELSE {} END", CLV_BANDS.len()));
+        let mut sql = Sql::new(&format!(
+            "SELECT {band} AS band, CAST(COUNT(*) AS BIGINT) AS n \
+             FROM customer_analytics a JOIN customers c ON c.id = a.customer_id \
+             WHERE a.clv IS NOT NULL"
+        ));
+        self.scope(&mut sql, "c");
+        sql.push(" GROUP BY 1");
+        let mut bands = vec![0i64; CLV_BANDS.len() + 1];
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            let b: i64 = r.try_get("band")?;
+            if let Some(slot) = usize::try_from(b).ok().and_then(|b| bands.get_mut(b)) {
+                *slot = r.try_get("n")?;
+            }
+        }
+        o.clv_bands = bands
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (CLV_BANDS.get(i).copied(), n))
+            .collect();
+        let mut sql = Sql::new(
+            "SELECT a.customer_id, c.name, a.clv, a.probability_alive, a.revenue, \
+             a.lifecycle_stage FROM customer_analytics a JOIN customers c ON c.id = a.customer_id \
+             WHERE a.probability_alive < 0.5 AND a.clv IS NOT NULL",
+        );
+        self.scope(&mut sql, "c");
+        sql.push(" ORDER BY a.clv DESC, a.customer_id LIMIT ")
+            .bind(at_risk_limit);
+        for r in sql.query().fetch_all(&mut *conn).await? {
+            o.at_risk.push(AtRisk {
+                customer_id: CustomerId(r.try_get("customer_id")?),
+                name: r.try_get("name")?,
+                clv_minor: r.try_get("clv")?,
+                probability_alive: r.try_get("probability_alive")?,
+                revenue_minor: r.try_get("revenue")?,
+                lifecycle_stage: r.try_get("lifecycle_stage")?,
+            });
+        }
+        Ok(o)
+    }
+
     /// A visible customer's latest results; `None` before the first run
     /// that saw the customer.
     pub async fn customer_analytics(

@@ -39,7 +39,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use aggregates::AggregateDiff;
-pub use analytics::{AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts};
+pub use analytics::{
+    AnalysisRun, AnalyticsOverview, AtRisk, CustomerAnalytics, Distribution, LifecycleChange,
+    RelationshipFacts, CLV_BANDS,
+};
 pub use cursor::Cursor;
 pub use customers::{CustomerFilter, CustomerSort, DuplicateMatch, SortDir, MAX_PAGE};
 pub use dashboard::{month_start, Dashboard, DashboardWindow, SOURCES_SHOWN};

@@ -65,6 +65,20 @@ async fn main() {
     b.click("table tbody tr td a").await;
     b.wait_text("联系人").await;
     keep(&b.screenshot("customer").await, "customer.png");
+
+    // The value analysis as the admin sees it, with the company-wide curves.
+    b.click("header form[action='/logout'] button").await;
+    b.wait_text("登录").await;
+    b.fill("input[name=username]", kehu_core::demo::DEMO_ADMIN)
+        .await;
+    b.fill("input[name=password]", kehu_core::demo::DEMO_PASSWORD)
+        .await;
+    b.click("button[type=submit]").await;
+    b.wait_text("经营概览").await;
+    b.set_window(1280, 2400).await;
+    b.goto(&format!("{base}/analytics")).await;
+    b.wait_text("客户金字塔").await;
+    keep(&b.screenshot("analytics").await, "analytics.png");
     b.close().await;
     db.cleanup().await;
 }

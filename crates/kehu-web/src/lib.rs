@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod analytics;
 mod customer;
 mod dashboard;
 mod duplicates;
@@ -73,6 +74,8 @@ pub fn router() -> Router<AppState> {
         .route("/duplicates", get(duplicates::duplicates))
         .route("/duplicates/compare", get(duplicates::compare))
         .route("/duplicates/merge", post(duplicates::merge))
+        .route("/analytics", get(analytics::analytics))
+        .route("/analytics/run", post(analytics::run))
         .route("/follow-ups", get(pages::follow_ups))
         .route("/tasks/{id}/done", post(pages::task_done))
         .route("/assets/app.css", get(css))

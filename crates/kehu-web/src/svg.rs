@@ -107,6 +107,89 @@ pub fn columns(title: &str, bars: &[Bar]) -> String {
     s
 }
 
+/// A cumulative share curve (Pareto or whale): `points` are (share of
+/// customers, share of value) in 0..=1 on x; y may rise above 1 (the whale's
+/// hump) or end below it. The diagonal shows an even spread; the point at
+/// `mark` of the customers is labelled.
+pub fn share_curve(title: &str, points: &[(f64, f64)], mark: f64, axis: (&str, &str)) -> String {
+    let (w, h, left, bottom, top) = (WIDTH as f64, 240.0, 44.0, 28.0, 14.0);
+    let y_max = points.iter().map(|p| p.1).fold(1.0_f64, f64::max).min(5.0);
+    let y_min = points.iter().map(|p| p.1).fold(0.0_f64, f64::min).max(-2.0);
+    let px = |x: f64| left + x.clamp(0.0, 1.0) * (w - left - 20.0);
+    let py = |y: f64| top + (y_max - y.clamp(y_min, y_max)) / (y_max - y_min) * (h - top - bottom);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" role="img" viewBox="0 0 {w} {h}" width="100%" aria-label="{}">"#,
+        esc(title)
+    );
+    // Grid every 20% of customers and of value.
+    for i in 0..=5 {
+        let f = f64::from(i) / 5.0;
+        let _ = write!(
+            s,
+            r#"<line x1="{x}" y1="{t}" x2="{x}" y2="{b}" class="grid"/><text x="{x}" y="{ly}" text-anchor="middle" class="lbl">{pct}%</text>"#,
+            x = px(f),
+            t = top,
+            b = h - bottom,
+            ly = h - bottom + 16.0,
+            pct = i * 20,
+        );
+    }
+    let mut v = (y_min * 5.0).floor() / 5.0;
+    while v <= y_max + 1e-9 {
+        let _ = write!(
+            s,
+            r#"<line x1="{l}" y1="{y}" x2="{r}" y2="{y}" class="grid"/><text x="{tx}" y="{ty}" text-anchor="end" class="lbl">{pct:.0}%</text>"#,
+            l = left,
+            r = w - 20.0,
+            y = py(v),
+            tx = left - 6.0,
+            ty = py(v) + 4.0,
+            pct = v * 100.0,
+        );
+        v += if y_max - y_min > 2.0 { 0.5 } else { 0.2 };
+    }
+    let _ = write!(
+        s,
+        r#"<line x1="{}" y1="{}" x2="{}" y2="{}" class="even"/>"#,
+        px(0.0),
+        py(0.0),
+        px(1.0),
+        py(1.0)
+    );
+    let line: Vec<String> = points
+        .iter()
+        .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
+        .collect();
+    let _ = write!(
+        s,
+        r#"<polyline points="{}" class="curve"><title>{}</title></polyline>"#,
+        line.join(" "),
+        esc(title)
+    );
+    if let Some((x, y)) = points
+        .iter()
+        .copied()
+        .min_by(|a, b| (a.0 - mark).abs().total_cmp(&(b.0 - mark).abs()))
+    {
+        let _ = write!(
+            s,
+            r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="4" class="mark"/><text x="{tx:.1}" y="{ty:.1}" class="val">{who} {xp:.0}% → {what} {yp:.0}%</text>"#,
+            cx = px(x),
+            cy = py(y),
+            tx = px(x) + 8.0,
+            ty = py(y) + 14.0,
+            who = esc(axis.0),
+            what = esc(axis.1),
+            xp = x * 100.0,
+            yp = y * 100.0,
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()

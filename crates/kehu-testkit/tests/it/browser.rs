@@ -189,6 +189,22 @@ async fn a_rep_works_through_the_day_in_the_browser(db: &TestDb) {
     );
     assert!(page.contains("A: potential (no order yet)"), "{page}");
     b.screenshot("customer-value").await;
+    // The analytics section counts only rep A's own three customers.
+    b.goto(&format!("{base}/analytics")).await;
+    let page = b.wait_text("Customer pyramid").await;
+    assert!(
+        page.contains("Customers\n3") || page.contains("Customers 3"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Recompute now"),
+        "reps do not run it: {page}"
+    );
+    assert!(
+        !page.contains("Pareto"),
+        "company-wide curves are for admins"
+    );
+    b.screenshot("analytics").await;
 
     // On a phone: the customer page, the quick log form and follow-ups fit
     // the screen.

@@ -16,6 +16,7 @@ on_both_engines!(
     duplicates_page_merges_with_picked_values_within_scope,
     bulk_actions_tag_and_assign_within_scope,
     dashboard_counts_only_what_the_user_may_see,
+    analytics_page_is_scoped_and_admins_run_it,
 );
 
 /// A browser session of one user: cookies kept, redirects not followed.
@@ -486,4 +487,62 @@ async fn dashboard_counts_only_what_the_user_may_see(db: &TestDb) {
     let admin = Web::login(&app, &org.admin).await;
     let html = admin.page("/").await;
     assert!(html.contains("乙方机密大客户有限公司"), "{html}");
+}
+
+async fn analytics_page_is_scoped_and_admins_run_it(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let org = org(&app.store).await;
+    let today = kehu_core::time::today_in(app.store.clock().now(), "Asia/Shanghai");
+    let order = |customer: CustomerId, days_ago: u64, amount: &str| OrderInput {
+        customer_id: Some(customer),
+        order_date: Some((today - chrono::Days::new(days_ago)).to_string()),
+        amount: Some(AmountInput::Text(amount.into())),
+        ..Default::default()
+    };
+    let a = as_user(&app.store, &org.rep_a);
+    let mine = customer(&a, "甲方常客有限公司", None).await;
+    for d in [200, 120, 40, 5] {
+        a.create_order(&order(mine.id, d, "800")).await.unwrap();
+    }
+    let b = as_user(&app.store, &org.rep_b);
+    let theirs = customer(&b, "乙方大客户有限公司", None).await;
+    b.create_order(&order(theirs.id, 30, "99000"))
+        .await
+        .unwrap();
+
+    let rep = Web::login(&app, &org.rep_a).await;
+    let html = rep.page("/analytics").await;
+    assert!(html.contains("尚未计算"), "before the first run: {html}");
+    let (status, _) = rep.post("/analytics/run", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "reps do not run it");
+
+    let admin = Web::login(&app, &org.admin).await;
+    let r = admin
+        .client
+        .post(format!("{}/analytics/run", admin.base))
+        .form(&[("_csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "CSRF is checked");
+    let (status, _) = admin.post("/analytics/run", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let html = admin.page("/analytics").await;
+    assert!(
+        html.contains("客户金字塔") && html.contains("帕累托曲线") && html.contains("<svg"),
+        "{html}"
+    );
+    assert!(html.contains("¥102,200.00"), "both reps' revenue: {html}");
+
+    // Rep A sees the same sections over own customers only.
+    let html = rep.page("/analytics").await;
+    assert!(
+        html.contains("客户金字塔") && html.contains("¥3,200.00"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("帕累托曲线"),
+        "company-wide curves are for admins"
+    );
+    assert!(!html.contains("乙方") && !html.contains("99,000"), "{html}");
 }
