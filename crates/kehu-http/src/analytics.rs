@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use kehu_core::analysis::{self, AnalysisConfig, AnalysisError, RunReport};
+use kehu_core::analysis::{self, AnalysisConfig, AnalysisError, Contribution, RunReport};
 use kehu_domain::CustomerId;
 use kehu_storage::{AnalysisRun, CustomerAnalytics, LifecycleChange};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,9 @@ impl AnalysisGuard {
 pub struct CustomerAnalyticsView {
     /// Null until a run has seen the customer.
     pub results: Option<CustomerAnalytics>,
+    /// What contributed how much to the selection scores, indicator by
+    /// indicator (the expanded `selection_explanation`).
+    pub explanation: Vec<Contribution>,
     /// Stage changes, newest first.
     pub lifecycle_history: Vec<LifecycleChange>,
 }
@@ -51,8 +54,21 @@ pub async fn customer_analytics(
 ) -> ApiResult<axum::Json<CustomerAnalyticsView>> {
     let s = auth.scoped(&state);
     let id = CustomerId(id);
+    let results = s.customer_analytics(id).await?;
+    let explanation = match results
+        .as_ref()
+        .and_then(|r| r.selection_explanation.as_deref())
+    {
+        Some(compact) => {
+            let run = state.store.latest_analysis_run().await?;
+            let indicators = run.map(|r| analysis::indicators_of(&r.summary));
+            analysis::explain(compact, &indicators.unwrap_or_default())
+        }
+        None => Vec::new(),
+    };
     Ok(axum::Json(CustomerAnalyticsView {
-        results: s.customer_analytics(id).await?,
+        results,
+        explanation,
         lifecycle_history: s.lifecycle_history(id).await?,
     }))
 }

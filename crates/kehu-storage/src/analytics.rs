@@ -56,9 +56,10 @@ pub struct CustomerAnalytics {
     pub capability_score: Option<f64>,
     /// Selection quadrant `a` … `d`.
     pub selection_quadrant: Option<String>,
-    /// What contributed how much to the selection scores.
-    #[schema(value_type = Option<Object>)]
-    pub selection_explanation: Option<serde_json::Value>,
+    /// What contributed how much to the selection scores, compact: a JSON
+    /// array of `[raw value or null, points]` in the order of the run's
+    /// selection indicators (`selection_indicators` of its summary).
+    pub selection_explanation: Option<String>,
     /// BG/NBD probability that the customer is still active.
     pub probability_alive: Option<f64>,
     /// Expected purchases over the CLV horizon.
@@ -107,36 +108,25 @@ pub struct RelationshipFacts {
     pub recent_interactions: i64,
 }
 
-/// Parses `YYYY-MM-DD` without the general date parser: the order stream
-/// has millions of them.
-fn fast_date(s: &str) -> StoreResult<NaiveDate> {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        b.get(r)?.iter().try_fold(0u32, |acc, c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
-    let parsed = (b.len() == 10 && b[4] == b'-' && b[7] == b'-')
-        .then(|| {
-            let y = i32::try_from(digits(0..4)?).ok()?;
-            NaiveDate::from_ymd_opt(y, digits(5..7)?, digits(8..10)?)
-        })
-        .flatten();
-    parsed.map_or_else(|| date(s), Ok)
-}
-
 impl Store {
     /// Every completed order dated on or before `up_to`, as the models
     /// read them (refunds are negative amounts), in id order.
     pub async fn analysis_orders(&self, up_to: NaiveDate) -> StoreResult<Vec<Order>> {
         let up_to = up_to.to_string();
+        // Days since 1970-01-01 as an integer: no date text to allocate
+        // and parse per order.
+        let day = match self.engine() {
+            crate::Engine::Sqlite => "CAST(julianday(order_date) - 2440587.5 AS BIGINT)",
+            crate::Engine::Postgres => "(CAST(order_date AS DATE) - DATE '1970-01-01')",
+        };
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
         let mut out = Vec::new();
         let mut after = 0i64;
         loop {
-            let rows = Sql::new(
-                "SELECT id, customer_id, order_date, amount, cost FROM orders \
-                 WHERE status = 'completed' AND id > ",
-            )
+            let rows = Sql::new(&format!(
+                "SELECT id, customer_id, {day} AS day, amount, cost FROM orders \
+                 WHERE status = 'completed' AND id > "
+            ))
             .bind(after)
             .push(" AND order_date <= ")
             .bind(up_to.as_str())
@@ -149,9 +139,13 @@ impl Store {
             after = last.try_get("id")?;
             out.reserve(rows.len());
             for r in &rows {
+                let day: i64 = r.try_get("day")?;
+                let date = epoch
+                    .checked_add_signed(chrono::Duration::days(day))
+                    .ok_or_else(|| StoreError::Corrupt(format!("order day {day}")))?;
                 out.push(Order {
                     customer_id: r.try_get("customer_id")?,
-                    date: fast_date(r.try_get::<&str, _>("order_date")?)?,
+                    date,
                     amount_minor: r.try_get("amount")?,
                     cost_minor: r.try_get("cost")?,
                 });
@@ -364,7 +358,7 @@ fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
         Arg::OptF64(a.value_score),
         Arg::OptF64(a.capability_score),
         Arg::OptText(a.selection_quadrant.clone()),
-        Arg::OptText(a.selection_explanation.as_ref().map(|v| v.to_string())),
+        Arg::OptText(a.selection_explanation.clone()),
         Arg::OptF64(a.probability_alive),
         Arg::OptF64(a.expected_purchases),
         Arg::OptI64(a.expected_order_value_minor),
@@ -373,7 +367,6 @@ fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
 }
 
 fn analytics_row(r: &sqlx::any::AnyRow) -> StoreResult<CustomerAnalytics> {
-    let explanation: Option<String> = r.try_get("selection_explanation")?;
     Ok(CustomerAnalytics {
         customer_id: CustomerId(r.try_get("customer_id")?),
         computed_at: instant(r.try_get("computed_at")?)?,
@@ -395,10 +388,7 @@ fn analytics_row(r: &sqlx::any::AnyRow) -> StoreResult<CustomerAnalytics> {
         value_score: r.try_get("value_score")?,
         capability_score: r.try_get("capability_score")?,
         selection_quadrant: r.try_get("selection_quadrant")?,
-        selection_explanation: explanation
-            .map(|s| serde_json::from_str(&s))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("selection explanation: {e}")))?,
+        selection_explanation: r.try_get("selection_explanation")?,
         probability_alive: r.try_get("probability_alive")?,
         expected_purchases: r.try_get("expected_purchases")?,
         expected_order_value_minor: r.try_get("expected_order_value")?,
@@ -599,27 +589,5 @@ impl Scoped<'_> {
             })
         })
         .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fast_dates_agree_with_the_general_parser() {
-        for s in ["2026-11-22", "2024-02-29", "1999-01-01", "2026-12-31"] {
-            assert_eq!(fast_date(s).ok(), date(s).ok(), "{s}");
-        }
-        for bad in [
-            "2025-02-29",
-            "2026-13-01",
-            "20261122",
-            "2026-1-22",
-            "",
-            "abcd-ef-gh",
-        ] {
-            assert!(fast_date(bad).is_err(), "{bad}");
-        }
     }
 }

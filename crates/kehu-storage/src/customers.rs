@@ -11,6 +11,7 @@ use crate::cursor::{Cursor, CursorKey};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{self, CUSTOMER_COLS};
 use crate::sql::{delete_row, insert_rows, Arg, Sql};
+use crate::Engine;
 use crate::{search, Page, Scoped};
 
 /// Filters of the customer list; all present ones must hold.
@@ -183,7 +184,9 @@ impl Scoped<'_> {
             (Some(_), Some(forced)) => Some(forced),
             (Some(q), None) => Some(search::plan(&mut conn, q).await?),
         };
-        if let Some(search::Plan::Walk(matches)) = &search_plan {
+        if let (Some(search::Plan::Walk(matches)), Engine::Postgres) =
+            (&search_plan, self.store.engine())
+        {
             let (ids, more) = self
                 .walk_list(&mut conn, filter, sort, dir, cursor, limit, matches)
                 .await?;

@@ -109,10 +109,10 @@ pub(crate) async fn insert_terms(
 /// Up to this many matching customers, a search fetches them by key and
 /// sorts them.
 pub(crate) const FEW: usize = 2_000;
-/// Up to this many, a search holds the matching ids in memory and walks the
-/// list in its sort order reading only ids and sort keys, keeping the rows
-/// that match: a page needs about `50 × customers / matches` rows, read
-/// sequentially from the list's own index. Above it, the walk probes each
+/// Up to this many, a search walks the list in its sort order and keeps
+/// the rows among the matching ids: a page needs about
+/// `50 × customers / matches` rows, read sequentially from the list's own
+/// index (inside SQLite; on PostgreSQL by reading ids and sort keys). Above it, the walk probes each
 /// row's terms in the database instead, and a page fills within a few
 /// thousand rows. Measured at 1M customers, see BENCHMARKS.md.
 pub(crate) const MANY: usize = 10_000;
@@ -199,11 +199,23 @@ pub(crate) fn filter(sql: &mut Sql, q: &str, plan: &Plan, engine: Engine) {
             sql.push(") LIMIT 1 OFFSET 0)");
         }
         Plan::Walk(ids) => {
-            // Only reached when a caller filters with a walk plan directly
-            // (the list walks it itself): the same rows, as an id list.
             let mut ids: Vec<i64> = ids.iter().copied().collect();
             ids.sort_unstable();
-            filter(sql, q, &Plan::Ids(ids), engine);
+            match engine {
+                // SQLite walks the list itself: the unary `+` keeps it from
+                // looking the ids up by key, so it reads the list's index
+                // in order and tests each row against the ids (held in an
+                // ephemeral index built once), returning only the page.
+                Engine::Sqlite => {
+                    let json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+                    sql.push(" AND +c.id IN (SELECT value FROM json_each(")
+                        .bind(json)
+                        .push("))");
+                }
+                // PostgreSQL is walked by the caller; reached only when a
+                // plan is forced: the same rows, as an id list.
+                Engine::Postgres => filter(sql, q, &Plan::Ids(ids), engine),
+            }
         }
         Plan::Ids(ids) if ids.is_empty() => {
             sql.push(" AND 1 = 0");

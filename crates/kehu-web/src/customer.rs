@@ -148,20 +148,27 @@ async fn customer_page(
         s.lifecycle_history(id).await,
     ) {
         (Ok(Some(a)), Ok(history)) => {
-            // The horizon the latest run used (its settings are in its summary).
-            let horizon = state
+            // The horizon and the selection indicators of the latest run,
+            // which wrote these results (its settings are in its summary).
+            let summary = state
                 .store
                 .latest_analysis_run()
                 .await
                 .ok()
                 .flatten()
-                .and_then(|r| r.summary["config"]["clv"]["horizon_months"].as_u64())
+                .map(|r| r.summary)
+                .unwrap_or_default();
+            let horizon = summary["config"]["clv"]["horizon_months"]
+                .as_u64()
+                .and_then(|h| u32::try_from(h).ok())
                 .unwrap_or(12);
+            let indicators = kehu_core::analysis::indicators_of(&summary);
             Some(crate::insight::panel(
                 &tr,
                 &a,
                 &history,
-                u32::try_from(horizon).unwrap_or(12),
+                horizon,
+                &indicators,
             ))
         }
         (Ok(None), _) => None,

@@ -84,6 +84,7 @@ pub fn panel(
     a: &CustomerAnalytics,
     history: &[LifecycleChange],
     horizon_months: u32,
+    indicators: &[kehu_core::analysis::IndicatorRef],
 ) -> InsightPanel {
     let lang = tr.lang();
     let months = horizon_months.to_string();
@@ -180,26 +181,19 @@ pub fn panel(
     };
     let parts = a
         .selection_explanation
-        .as_ref()
-        .and_then(|e| e.as_array())
-        .map(|lines| {
-            lines
-                .iter()
-                .map(|l| {
-                    let group = match l["group"].as_str() {
-                        Some("capability") => tr.t("insight.capability_group_part"),
+        .as_deref()
+        .map(|compact| {
+            kehu_core::analysis::explain(compact, indicators)
+                .into_iter()
+                .map(|c| Part {
+                    group: match c.group.as_str() {
+                        "capability" => tr.t("insight.capability_group_part"),
                         _ => tr.t("insight.value_group_part"),
-                    };
-                    let indicator = l["indicator"].as_str().unwrap_or_default();
-                    let raw = l["raw"]
-                        .as_f64()
-                        .map_or_else(|| "—".into(), |x| short(x, 2));
-                    Part {
-                        group: group.to_owned(),
-                        indicator: tr.value("indicator", indicator),
-                        raw,
-                        points: short(l["points"].as_f64().unwrap_or(0.0), 1),
                     }
+                    .to_owned(),
+                    indicator: tr.value("indicator", &c.indicator),
+                    raw: c.raw.map_or_else(|| "—".into(), |x| short(x, 2)),
+                    points: short(c.points, 1),
                 })
                 .collect()
         })

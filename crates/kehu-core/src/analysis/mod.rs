@@ -35,7 +35,8 @@ use kehu_domain::CustomerId;
 use kehu_storage::{
     AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts, Store, StoreError,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Why a run could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +166,9 @@ pub struct Summary {
     pub lifecycle_flows: Vec<(Option<String>, String, u64)>,
     /// Customers per selection quadrant A–D, when scored.
     pub selection_counts: Option<[u64; 4]>,
+    /// The indicators scored, in the order of each customer's compact
+    /// explanation (value indicators first).
+    pub selection_indicators: Vec<IndicatorRef>,
     /// The fitted models, when the data supports a fit.
     pub clv_models: Option<ClvModels>,
     /// Why there is no fit.
@@ -192,6 +196,85 @@ fn reason_key(r: lifecycle::StageReason) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// Logs how long each step of a run took (at debug level).
+struct Steps(std::time::Instant);
+
+impl Steps {
+    fn mark(&mut self, step: &str) {
+        tracing::debug!(
+            step,
+            ms = self.0.elapsed().as_millis() as u64,
+            "analysis step"
+        );
+        self.0 = std::time::Instant::now();
+    }
+}
+
+/// A selection indicator as scored: its group (`value` or `capability`)
+/// and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IndicatorRef {
+    pub group: String,
+    pub name: String,
+}
+
+/// One indicator's share of a customer's selection scores.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Contribution {
+    /// `value` or `capability`.
+    pub group: String,
+    pub indicator: String,
+    /// The raw value; null when missing.
+    pub raw: Option<f64>,
+    /// Points added to the group's 0–100 score.
+    pub points: f64,
+}
+
+/// `[[raw, points], …]` with raw values to 2 and points to 1 decimal: a
+/// million customers' explanations stay small.
+fn compact_explanation(lines: &[selection::Contribution]) -> String {
+    let mut out = String::with_capacity(12 * lines.len() + 2);
+    out.push('[');
+    for (i, c) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let raw = c.raw.filter(|r| r.is_finite()).map_or_else(
+            || "null".to_owned(),
+            |r| format!("{}", (r * 100.0).round() / 100.0),
+        );
+        let points = if c.points.is_finite() {
+            (c.points * 10.0).round() / 10.0
+        } else {
+            0.0
+        };
+        out.push_str(&format!("[{raw},{points}]"));
+    }
+    out.push(']');
+    out
+}
+
+/// Expands a stored compact explanation with the indicators of the run
+/// that wrote it. Lines without an indicator are dropped.
+pub fn explain(compact: &str, indicators: &[IndicatorRef]) -> Vec<Contribution> {
+    let lines: Vec<(Option<f64>, f64)> = serde_json::from_str(compact).unwrap_or_default();
+    lines
+        .into_iter()
+        .zip(indicators)
+        .map(|((raw, points), i)| Contribution {
+            group: i.group.clone(),
+            indicator: i.name.clone(),
+            raw,
+            points,
+        })
+        .collect()
+}
+
+/// The indicators of a stored run summary.
+pub fn indicators_of(summary: &serde_json::Value) -> Vec<IndicatorRef> {
+    serde_json::from_value(summary["selection_indicators"].clone()).unwrap_or_default()
 }
 
 /// Runs every model. `computed_at` stamps the results.
@@ -222,7 +305,9 @@ pub fn compute(
     let as_of = config.as_of;
 
     // Window totals once; RFM, pyramids and groups read them.
+    let mut steps = Steps(std::time::Instant::now());
     let summaries = summarize_orders(inputs.orders, &window)?;
+    steps.mark("window summaries");
     let rfm_config = RfmConfig::new(as_of, config.window_days)?;
     let rfm = rfm::analyze_summaries(&summaries, &rfm_config)?;
     let revenue_config = PyramidConfig {
@@ -235,6 +320,7 @@ pub fn compute(
         ..config.pyramid
     };
     let mut pyramid_profit = pyramid::analyze_summaries(&summaries, &profit_config)?;
+    steps.mark("rfm and pyramids");
     let groups = value_group::assign_summaries(&summaries, &config.value_groups)?;
     let before = Window::new(
         as_of
@@ -273,7 +359,9 @@ pub fn compute(
             }),
         }
     }
+    steps.mark("value groups and migration");
     let stages = lifecycle::classify(&lc_inputs, &lifecycle_config)?;
+    steps.mark("lifecycle");
 
     // CLV: fitted on every purchase day up to the calibration end.
     let clv_inputs =
@@ -291,6 +379,7 @@ pub fn compute(
         Err(e) => (None, Some(e.to_string()), Vec::new()),
     };
 
+    steps.mark("clv");
     // Dense per-customer slots.
     let mut results: Vec<CustomerResult> = customers
         .iter()
@@ -367,6 +456,7 @@ pub fn compute(
         r.clv_minor = Some(p.clv.round() as i64);
     }
 
+    steps.mark("per-customer results");
     // Stage history: an unchanged stage keeps its date.
     let mut changes = Vec::new();
     let mut lifecycle_counts = [0u64; 5];
@@ -398,8 +488,10 @@ pub fn compute(
         flows.into_iter().map(|((f, t), n)| (f, t, n)).collect();
     lifecycle_flows.sort();
 
+    steps.mark("stage changes");
     // Selection, when the relationship facts are known.
     let mut selection_counts = None;
+    let mut selection_indicators = Vec::new();
     if let Some(facts) = inputs.relationships {
         let mut selection_config = config.selection.clone();
         if clv_models.is_none() || predictions.is_empty() {
@@ -441,11 +533,24 @@ pub fn compute(
             r.capability_score = Some(s.capability_score);
             r.selection_quadrant = Some(s.quadrant.key().to_owned());
             counts[s.quadrant as usize] += 1;
-            r.selection_explanation = serde_json::to_value(&s.explanation).ok();
+            r.selection_explanation = Some(compact_explanation(&s.explanation));
         }
         selection_counts = Some(counts);
+        selection_indicators = selection_config
+            .value
+            .iter()
+            .map(|i| IndicatorRef {
+                group: "value".into(),
+                name: i.name.clone(),
+            })
+            .chain(selection_config.capability.iter().map(|i| IndicatorRef {
+                group: "capability".into(),
+                name: i.name.clone(),
+            }))
+            .collect();
     }
 
+    steps.mark("selection");
     pyramid_revenue.members = Vec::new();
     pyramid_profit.members = Vec::new();
     let rfm_segments = RfmSegment::ALL
@@ -479,6 +584,7 @@ pub fn compute(
         lifecycle_counts,
         lifecycle_flows,
         selection_counts,
+        selection_indicators,
         clv_models,
         clv_error,
         clv_total_minor,
@@ -511,8 +617,11 @@ pub async fn run_on_store(
     config: &AnalysisConfig,
 ) -> Result<RunReport, AnalysisError> {
     let started = std::time::Instant::now();
+    let mut steps = Steps(started);
     let customers = store.all_customer_ids().await?;
+    steps.mark("read customer ids");
     let orders = store.analysis_orders(config.as_of).await?;
+    steps.mark("read orders");
     let since = config
         .as_of
         .checked_sub_days(Days::new(RECENT_DAYS))
@@ -520,6 +629,7 @@ pub async fn run_on_store(
         .map(|d| d.and_utc())
         .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?;
     let facts = store.relationship_facts(since).await?;
+    steps.mark("read relationship facts");
     let previous: HashMap<i64, StageState> = store
         .lifecycle_states()
         .await?
@@ -534,6 +644,7 @@ pub async fn run_on_store(
             ))
         })
         .collect();
+    steps.mark("read lifecycle stages");
     let loaded = started.elapsed();
     let now = store.clock().now();
     let (customers_n, orders_n) = (customers.len(), orders.len());
@@ -575,4 +686,47 @@ pub async fn run_on_store(
         save_ms: (saved - computed).as_millis() as u64,
         clv_error: outcome.summary.clv_error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explanations_round_trip_through_the_compact_form() {
+        let lines = vec![
+            selection::Contribution {
+                group: selection::ScoreGroup::Value,
+                indicator: REVENUE.into(),
+                raw: Some(1234.567),
+                normalized: 80.0,
+                weight_share: 0.5,
+                points: 40.04,
+            },
+            selection::Contribution {
+                group: selection::ScoreGroup::Capability,
+                indicator: CONTACTS.into(),
+                raw: None,
+                normalized: 0.0,
+                weight_share: 0.2,
+                points: 0.0,
+            },
+        ];
+        let compact = compact_explanation(&lines);
+        assert_eq!(compact, "[[1234.57,40],[null,0]]");
+        let indicators = vec![
+            IndicatorRef {
+                group: "value".into(),
+                name: REVENUE.into(),
+            },
+            IndicatorRef {
+                group: "capability".into(),
+                name: CONTACTS.into(),
+            },
+        ];
+        let back = explain(&compact, &indicators);
+        assert_eq!(back.len(), 2);
+        assert_eq!((back[0].raw, back[0].points), (Some(1234.57), 40.0));
+        assert_eq!((back[1].group.as_str(), back[1].raw), ("capability", None));
+    }
 }

@@ -104,16 +104,25 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
     assert!(r.probability_alive.is_some() || expected.summary.clv_error.is_some());
     let quadrant = r.selection_quadrant.clone().unwrap();
     assert!(["a", "b", "c", "d"].contains(&quadrant.as_str()));
-    let explanation = r.selection_explanation.clone().unwrap();
-    let indicators = if expected.summary.clv_models.is_some() {
+    let run = store.latest_analysis_run().await.unwrap().unwrap();
+    let indicators = kehu_core::analysis::indicators_of(&run.summary);
+    let explanation =
+        kehu_core::analysis::explain(r.selection_explanation.as_deref().unwrap(), &indicators);
+    let expected_lines = if expected.summary.clv_models.is_some() {
         6
     } else {
         5
     };
-    assert_eq!(
-        explanation.as_array().unwrap().len(),
-        indicators,
-        "{explanation}"
+    assert_eq!(explanation.len(), expected_lines, "{explanation:?}");
+    let value: f64 = explanation
+        .iter()
+        .filter(|c| c.group == "value")
+        .map(|c| c.points)
+        .sum();
+    assert!(
+        (value - r.value_score.unwrap()).abs() < 0.5,
+        "the points add up to the value score: {value} vs {:?}",
+        r.value_score
     );
     // Refunds lower value but are not purchases.
     let t = b.customer_analytics(theirs.id).await.unwrap().unwrap();
