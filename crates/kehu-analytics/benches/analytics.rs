@@ -13,8 +13,17 @@
 //! shuffled, so consecutive orders belong to unrelated customers, as in an
 //! export sorted by order id. Each step runs several times and the fastest
 //! and median wall-clock times are reported.
+//!
+//! For the side-by-side comparison with other tools
+//! (`scripts/compare_peers.py`), `--orders-out FILE` writes the generated
+//! orders as CSV (`customer_id,day,amount_minor,cost_minor`, days since
+//! 1970-01-01), `--summary-out FILE` the CLV input summary
+//! (`customer_id,x,t_x,T,zbar`, weeks and minor units), and `--report
+//! FILE` the timings and fitted parameters as JSON.
 
 use std::hint::black_box;
+use std::io::Write;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
@@ -104,6 +113,17 @@ fn generate(customers: usize, orders: usize, as_of: NaiveDate) -> Vec<Order> {
     out
 }
 
+/// Every timed step: (label, best ms, median ms, runs).
+static TIMINGS: Mutex<Vec<(String, f64, f64, usize)>> = Mutex::new(Vec::new());
+
+fn path_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 fn time<T>(label: &str, runs: usize, mut f: impl FnMut() -> T) -> T {
     // `--only TEXT` times just the steps whose label contains TEXT (the
     // others still run once, untimed, when later steps need their output).
@@ -125,6 +145,14 @@ fn time<T>(label: &str, runs: usize, mut f: impl FnMut() -> T) -> T {
         last = Some(out);
     }
     times.sort();
+    if let Ok(mut t) = TIMINGS.lock() {
+        t.push((
+            label.to_owned(),
+            times[0].as_secs_f64() * 1e3,
+            times[runs / 2].as_secs_f64() * 1e3,
+            runs,
+        ));
+    }
     println!(
         "{label:<44} best {:>9.1} ms   median {:>9.1} ms   ({runs} runs)",
         times[0].as_secs_f64() * 1e3,
@@ -163,6 +191,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let orders = generate(customers, orders_n, as_of);
     println!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(path) = path_arg("--orders-out") {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or("date")?;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        writeln!(w, "customer_id,day,amount_minor,cost_minor")?;
+        for o in &orders {
+            let cost = o.cost_minor.map(|c| c.to_string()).unwrap_or_default();
+            writeln!(
+                w,
+                "{},{},{},{cost}",
+                o.customer_id,
+                (o.date - epoch).num_days(),
+                o.amount_minor
+            )?;
+        }
+        w.flush()?;
+        println!("orders written to {path}");
+    }
 
     let window = Window::new(as_of, 365)?;
     let rfm_config = RfmConfig::new(as_of, 365)?;
@@ -197,6 +242,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         runs.min(3),
         || clv::calibration_summary(&orders, calibration_end, TimeUnit::Weeks),
     )?;
+    if let Some(path) = path_arg("--summary-out") {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        writeln!(w, "customer_id,x,t_x,T,zbar")?;
+        for c in &repeat {
+            writeln!(
+                w,
+                "{},{},{},{},{}",
+                c.customer_id, c.frequency, c.recency, c.age, c.monetary
+            )?;
+        }
+        w.flush()?;
+        println!("CLV summary written to {path}");
+    }
     let bg = time("BG/NBD fit", runs.min(3), || clv::bgnbd::fit(&repeat))?;
     let gg = time("Gamma-Gamma fit", runs.min(3), || {
         clv::gamma_gamma::fit(&repeat)
@@ -259,5 +317,69 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fit.bg_nbd.params, fit.bg_nbd.log_likelihood
     );
     println!("CDNOW Gamma-Gamma {:?}", fit.gamma_gamma.params);
+
+    // The CDNOW sample transaction log (6,919 orders of 2,357 customers),
+    // as of the end of the published data.
+    let log = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cdnow_sample_transactions.txt"
+    ))?;
+    let cdnow_orders: Vec<Order> = log
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dollars: f64 = f.get(4)?.parse().ok()?;
+            Some(Order {
+                customer_id: f.get(1)?.parse().ok()?,
+                date: NaiveDate::parse_from_str(f.get(2)?, "%Y%m%d").ok()?,
+                amount_minor: (dollars * 100.0).round() as i64,
+                cost_minor: None,
+            })
+        })
+        .collect();
+    println!("CDNOW transactions: {} orders", cdnow_orders.len());
+    let cdnow_as_of = NaiveDate::from_ymd_opt(1998, 6, 30).ok_or("date")?;
+    let cdnow_rfm = RfmConfig::new(cdnow_as_of, 365)?;
+    let cdnow_window = Window::new(cdnow_as_of, 365)?;
+    time("CDNOW: RFM + segments (orders)", runs, || {
+        rfm::analyze_orders(&cdnow_orders, &cdnow_rfm)
+    })?;
+    time("CDNOW: pyramid + Pareto curve (orders)", runs, || {
+        pyramid::analyze_orders(&cdnow_orders, &cdnow_window, &revenue)
+    })?;
+
+    if let Some(path) = path_arg("--report") {
+        let steps: Vec<serde_json::Value> = TIMINGS
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(label, best, median, runs)| {
+                serde_json::json!({"step": label, "best_ms": best, "median_ms": median, "runs": runs})
+            })
+            .collect();
+        let report = serde_json::json!({
+            "customers": customers,
+            "orders": orders_n,
+            "as_of": as_of.to_string(),
+            "window_days": 365,
+            "calibration_end": calibration_end.to_string(),
+            "threads": threads,
+            "steps": steps,
+            "bg_nbd": {"params": bg.params, "log_likelihood": bg.log_likelihood, "customers": bg.customers},
+            "gamma_gamma": {"params": gg.params, "customers": gg.customers},
+            "cdnow": {"bg_nbd": fit.bg_nbd.params, "gamma_gamma": fit.gamma_gamma.params},
+            // segment_grid[r - 1][fm - 1]: the segment of R and FM = (F + M) / 2.
+            "segment_grid": (1..=5u8)
+                .map(|r| {
+                    (1..=5u8)
+                        .map(|fm| rfm::RfmScores { r, f: fm, m: fm }.segment().key())
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>(),
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+        println!("report written to {path}");
+    }
     Ok(())
 }
