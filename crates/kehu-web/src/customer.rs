@@ -31,6 +31,7 @@ pub struct ContactView {
 }
 
 pub struct InteractionView {
+    id: i64,
     channel: String,
     when: String,
     by: String,
@@ -294,6 +295,7 @@ async fn customer_page(
             .items
             .iter()
             .map(|i| InteractionView {
+                id: i.id.0,
                 channel: tr.value("channel", i.channel.as_str()),
                 when: page.when(i.occurred_at),
                 by: user(&i.user_id),

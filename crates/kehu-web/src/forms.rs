@@ -1,4 +1,5 @@
-//! Create and edit forms for customers, contacts and orders. One generic
+//! Create and edit forms for customers, contacts, interactions and orders
+//! (interactions are created by the quick form of the customer page). One generic
 //! form page renders any list of fields; each field's error is shown next
 //! to it in the user's language, and a failed save shows the user's input
 //! again rather than losing it.
@@ -7,7 +8,7 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use kehu_domain::inputs::{ContactInput, CustomerInput, OrderInput};
+use kehu_domain::inputs::{ContactInput, CustomerInput, InteractionInput, OrderInput};
 use kehu_domain::*;
 use kehu_http::AppState;
 use kehu_storage::StoreError;
@@ -776,6 +777,123 @@ pub async fn update_order(
         Err(StoreError::Invalid(v)) => {
             order_form(&state, page, ord.customer_id, Some(ord.id), &values, &v.0).await
         }
+        Err(e) => page.error(e),
+    }
+}
+
+// ------------------------------------------------------------ interactions
+
+const INTERACTION_FIELDS: &[Spec] = &[
+    required("channel", Input::Choice("channel", Channel::KEYS)),
+    field("contact_id", Input::Dynamic),
+    required("occurred_at", Input::Text),
+    required("content", Input::Area),
+];
+
+/// `YYYY-MM-DD HH:MM` in the user's time zone, as the form shows a time.
+const LOCAL_TIME: &str = "%Y-%m-%d %H:%M";
+
+/// The form's local time as RFC 3339 for the domain; anything else is
+/// passed on unchanged for the domain to name the field's problem.
+fn occurred_at_of(v: &HashMap<String, String>, time_zone: &str) -> Option<String> {
+    use chrono::TimeZone;
+    let raw = v.get("occurred_at")?.trim().replace('T', " ");
+    let local = chrono::NaiveDateTime::parse_from_str(&raw, LOCAL_TIME).ok();
+    Some(
+        local
+            .and_then(|t| {
+                kehu_core::time::zone(time_zone)
+                    .from_local_datetime(&t)
+                    .earliest()
+            })
+            .map_or(raw, |t| t.with_timezone(&chrono::Utc).to_rfc3339()),
+    )
+}
+
+async fn interaction_form(
+    state: &AppState,
+    page: Page,
+    it: &Interaction,
+    values: &HashMap<String, String>,
+    errors: &[FieldError],
+) -> Response {
+    let s = page.scoped(state);
+    let (c, contacts) = match (
+        s.customer(it.customer_id).await,
+        s.contacts_of(it.customer_id).await,
+    ) {
+        (Ok(c), Ok(k)) => (c, k),
+        (Err(e), _) | (_, Err(e)) => return page.error(e),
+    };
+    let choices = contacts
+        .iter()
+        .map(|k| (k.id.0.to_string(), k.name.clone()))
+        .collect();
+    let heading = page.tr.f("interaction.edit", &[("customer", &c.name)]);
+    form_page(
+        page,
+        FormMeta {
+            heading,
+            action: format!("/interactions/{}/edit", it.id),
+            back: format!("/customers/{}#timeline", it.customer_id),
+        },
+        INTERACTION_FIELDS,
+        values,
+        &HashMap::from([("contact_id", choices)]),
+        errors,
+    )
+}
+
+pub async fn edit_interaction(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+) -> Response {
+    let it = match page.scoped(&state).interaction(InteractionId(id)).await {
+        Ok(x) => x,
+        Err(e) => return page.error(e),
+    };
+    let local = it
+        .occurred_at
+        .with_timezone(&kehu_core::time::zone(&page.me.user.time_zone))
+        .format(LOCAL_TIME)
+        .to_string();
+    let values = strings(vec![
+        ("channel", it.channel.as_str().into()),
+        (
+            "contact_id",
+            it.contact_id.map(|k| k.0.to_string()).unwrap_or_default(),
+        ),
+        ("occurred_at", local),
+        ("content", it.content.clone()),
+    ]);
+    interaction_form(&state, page, &it, &values, &[]).await
+}
+
+pub async fn update_interaction(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Form(values): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = page.refuse_csrf(csrf_of(&values)) {
+        return r;
+    }
+    let s = page.scoped(&state);
+    let it = match s.interaction(InteractionId(id)).await {
+        Ok(x) => x,
+        Err(e) => return page.error(e),
+    };
+    let input = InteractionInput {
+        channel: get(&values, "channel"),
+        contact_id: get(&values, "contact_id").and_then(|k| k.parse().ok().map(ContactId)),
+        content: Some(values.get("content").cloned().unwrap_or_default()),
+        occurred_at: occurred_at_of(&values, &page.me.user.time_zone),
+        ..Default::default()
+    };
+    match s.update_interaction(it.id, input).await {
+        Ok(_) => Redirect::to(&format!("/customers/{}#timeline", it.customer_id)).into_response(),
+        Err(StoreError::Invalid(v)) => interaction_form(&state, page, &it, &values, &v.0).await,
         Err(e) => page.error(e),
     }
 }

@@ -74,6 +74,10 @@ pub fn router() -> Router<AppState> {
         .route("/duplicates", get(duplicates::duplicates))
         .route("/duplicates/compare", get(duplicates::compare))
         .route("/duplicates/merge", post(duplicates::merge))
+        .route(
+            "/interactions/{id}/edit",
+            get(forms::edit_interaction).post(forms::update_interaction),
+        )
         .route("/analytics", get(analytics::analytics))
         .route("/analytics/run", post(analytics::run))
         .route("/follow-ups", get(pages::follow_ups))

@@ -17,6 +17,7 @@ on_both_engines!(
     bulk_actions_tag_and_assign_within_scope,
     dashboard_counts_only_what_the_user_may_see,
     analytics_page_is_scoped_and_admins_run_it,
+    an_interaction_is_edited_in_the_users_time_zone,
 );
 
 /// A browser session of one user: cookies kept, redirects not followed.
@@ -545,4 +546,62 @@ async fn analytics_page_is_scoped_and_admins_run_it(db: &TestDb) {
         "company-wide curves are for admins"
     );
     assert!(!html.contains("乙方") && !html.contains("99,000"), "{html}");
+}
+
+async fn an_interaction_is_edited_in_the_users_time_zone(db: &TestDb) {
+    let app = TestApp::spawn(db).await;
+    let org = org(&app.store).await;
+    let a = as_user(&app.store, &org.rep_a);
+    let c = customer(&a, "甲方跟进有限公司", None).await;
+    let it = a
+        .create_interaction(&kehu_domain::inputs::InteractionInput {
+            customer_id: Some(c.id),
+            channel: Some("call".into()),
+            content: Some("初次电话".into()),
+            occurred_at: Some("2026-11-02T01:30:00Z".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let web = Web::login(&app, &org.rep_a).await;
+    let path = format!("/interactions/{}/edit", it.id);
+    // Shown in the user's zone (Asia/Shanghai, UTC+8).
+    let html = web.page(&path).await;
+    assert!(
+        html.contains("2026-11-02 09:30") && html.contains("初次电话"),
+        "{html}"
+    );
+    let (status, html) = web
+        .post(
+            &path,
+            &[
+                ("channel", "visit"),
+                ("occurred_at", "明天"),
+                ("content", "上门拜访"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("时间") && html.contains("上门拜访"),
+        "named, input kept: {html}"
+    );
+    let (status, _) = web
+        .post(
+            &path,
+            &[
+                ("channel", "visit"),
+                ("occurred_at", "2026-11-03 14:00"),
+                ("content", "上门拜访，确认需求"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let after = a.interaction(it.id).await.unwrap();
+    assert_eq!(after.channel.as_str(), "visit");
+    assert_eq!(after.content, "上门拜访，确认需求");
+    assert_eq!(after.occurred_at.to_rfc3339(), "2026-11-03T06:00:00+00:00");
+    // Another rep's interaction is not found.
+    let b = Web::login(&app, &org.rep_b).await;
+    assert_eq!(b.get(&path).await.0, StatusCode::NOT_FOUND);
 }
