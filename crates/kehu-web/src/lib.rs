@@ -83,6 +83,19 @@ pub fn router() -> Router<AppState> {
         .route("/follow-ups", get(pages::follow_ups))
         .route("/tasks/{id}/done", post(pages::task_done))
         .route("/assets/app.css", get(css))
+        .route("/assets/app.js", get(js))
+}
+
+/// The little script of the UI: progressive enhancement only, every page
+/// works without it.
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../assets/app.js"),
+    )
 }
 
 async fn css() -> impl IntoResponse {
