@@ -303,72 +303,143 @@ impl Normalizer {
     }
 }
 
-/// Score every customer.
-pub fn score(inputs: &[SelectionInput], config: &SelectionConfig) -> Result<Vec<SelectionRecord>> {
-    config.validate()?;
-    let raw =
-        |inp: &SelectionInput, name: &str| inp.values.get(name).copied().filter(|v| v.is_finite());
-    let prepare = |group: &[Indicator]| -> Vec<(Normalizer, f64)> {
-        let total: f64 = group.iter().map(|i| i.weight).sum();
-        group
-            .iter()
-            .map(|ind| {
-                let n = Normalizer::new(inputs.iter().filter_map(|inp| raw(inp, &ind.name)));
-                (n, ind.weight / total)
-            })
-            .collect()
-    };
-    let value_norm = prepare(&config.value);
-    let capability_norm = prepare(&config.capability);
+/// Raw values of one indicator for every customer of a run, in the order
+/// of the run's customer ids; `None` (or a non-finite value) is missing.
+pub type Column<'a> = &'a [Option<f64>];
 
-    let records = inputs
-        .iter()
-        .map(|inp| {
-            let mut explanation = Vec::with_capacity(config.value.len() + config.capability.len());
-            let mut group_score =
-                |group: ScoreGroup, indicators: &[Indicator], norms: &[(Normalizer, f64)]| {
-                    let mut total = 0.0;
-                    for (ind, (norm, share)) in indicators.iter().zip(norms) {
-                        let x = raw(inp, &ind.name);
-                        let normalized = match x {
-                            None => 0.0,
-                            Some(x) => {
-                                let s = norm.normalize(x, config.normalization);
-                                match ind.direction {
-                                    Direction::HigherIsBetter => s,
-                                    Direction::LowerIsBetter => 100.0 - s,
-                                }
-                            }
-                        };
-                        let points = share * normalized;
-                        total += points;
-                        explanation.push(Contribution {
-                            group,
-                            indicator: ind.name.clone(),
-                            raw: x,
-                            normalized,
-                            weight_share: *share,
-                            points,
-                        });
-                    }
-                    total.clamp(0.0, 100.0)
-                };
-            let value_score = group_score(ScoreGroup::Value, &config.value, &value_norm);
-            let capability_score =
-                group_score(ScoreGroup::Capability, &config.capability, &capability_norm);
-            SelectionRecord {
-                customer_id: inp.customer_id,
-                value_score,
-                capability_score,
-                quadrant: SelectionQuadrant::from_flags(
-                    value_score >= config.value_threshold,
-                    capability_score >= config.capability_threshold,
-                ),
-                explanation,
-            }
+/// Scores of a run in columns: one entry per customer, in input order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnScores {
+    pub value_score: Vec<f64>,
+    pub capability_score: Vec<f64>,
+    pub quadrant: Vec<SelectionQuadrant>,
+    /// `points[i * k + j]`: the points of indicator `j` (value indicators
+    /// first, in configuration order; `k` of them) for customer `i`.
+    pub points: Vec<f64>,
+    /// `normalized[i * k + j]`, likewise.
+    pub normalized: Vec<f64>,
+    /// Each indicator's weight as a share of its group's total weight.
+    pub weight_shares: Vec<f64>,
+}
+
+/// Score `n` customers from one column per configured indicator (looked up
+/// by name; an indicator without a column is missing for everyone). The
+/// fast path for large runs: no per-customer allocation.
+pub fn score_columns(
+    n: usize,
+    columns: &BTreeMap<String, Vec<Option<f64>>>,
+    config: &SelectionConfig,
+) -> Result<ColumnScores> {
+    config.validate()?;
+    let indicators: Vec<(&Indicator, f64)> = [&config.value, &config.capability]
+        .into_iter()
+        .flat_map(|group| {
+            let total: f64 = group.iter().map(|i| i.weight).sum();
+            group.iter().map(move |i| (i, i.weight / total))
         })
         .collect();
-    Ok(records)
+    let k = indicators.len();
+    let n_value = config.value.len();
+    let column_of = |name: &str| -> Option<&[Option<f64>]> {
+        columns
+            .get(name)
+            .map(Vec::as_slice)
+            .filter(|c| c.len() == n)
+    };
+    let mut normalized = vec![0.0; n * k];
+    for (j, (ind, _)) in indicators.iter().enumerate() {
+        let Some(col) = column_of(&ind.name) else {
+            continue;
+        };
+        let finite = |x: &Option<f64>| x.filter(|v| v.is_finite());
+        let norm = Normalizer::new(col.iter().filter_map(finite));
+        for (i, x) in col.iter().enumerate() {
+            if let Some(x) = finite(x) {
+                let s = norm.normalize(x, config.normalization);
+                normalized[i * k + j] = match ind.direction {
+                    Direction::HigherIsBetter => s,
+                    Direction::LowerIsBetter => 100.0 - s,
+                };
+            }
+        }
+    }
+    let weight_shares: Vec<f64> = indicators.iter().map(|(_, share)| *share).collect();
+    let mut points = vec![0.0; n * k];
+    let mut value_score = Vec::with_capacity(n);
+    let mut capability_score = Vec::with_capacity(n);
+    let mut quadrant = Vec::with_capacity(n);
+    for i in 0..n {
+        let row = &mut points[i * k..(i + 1) * k];
+        for (j, p) in row.iter_mut().enumerate() {
+            *p = weight_shares[j] * normalized[i * k + j];
+        }
+        let v = row[..n_value].iter().sum::<f64>().clamp(0.0, 100.0);
+        let c = row[n_value..].iter().sum::<f64>().clamp(0.0, 100.0);
+        value_score.push(v);
+        capability_score.push(c);
+        quadrant.push(SelectionQuadrant::from_flags(
+            v >= config.value_threshold,
+            c >= config.capability_threshold,
+        ));
+    }
+    Ok(ColumnScores {
+        value_score,
+        capability_score,
+        quadrant,
+        points,
+        normalized,
+        weight_shares,
+    })
+}
+
+/// Score every customer, with a full explanation per customer.
+pub fn score(inputs: &[SelectionInput], config: &SelectionConfig) -> Result<Vec<SelectionRecord>> {
+    config.validate()?;
+    let n = inputs.len();
+    let mut columns: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    for ind in config.value.iter().chain(&config.capability) {
+        columns.entry(ind.name.clone()).or_insert_with(|| {
+            inputs
+                .iter()
+                .map(|inp| inp.values.get(&ind.name).copied())
+                .collect()
+        });
+    }
+    let scored = score_columns(n, &columns, config)?;
+    let groups: Vec<(ScoreGroup, &Indicator)> = config
+        .value
+        .iter()
+        .map(|i| (ScoreGroup::Value, i))
+        .chain(
+            config
+                .capability
+                .iter()
+                .map(|i| (ScoreGroup::Capability, i)),
+        )
+        .collect();
+    let k = groups.len();
+    Ok(inputs
+        .iter()
+        .enumerate()
+        .map(|(i, inp)| SelectionRecord {
+            customer_id: inp.customer_id,
+            value_score: scored.value_score[i],
+            capability_score: scored.capability_score[i],
+            quadrant: scored.quadrant[i],
+            explanation: groups
+                .iter()
+                .enumerate()
+                .map(|(j, (group, ind))| Contribution {
+                    group: *group,
+                    indicator: ind.name.clone(),
+                    raw: inp.values.get(&ind.name).copied().filter(|v| v.is_finite()),
+                    normalized: scored.normalized[i * k + j],
+                    weight_share: scored.weight_shares[j],
+                    points: scored.points[i * k + j],
+                })
+                .collect(),
+        })
+        .collect())
 }
 
 #[cfg(test)]

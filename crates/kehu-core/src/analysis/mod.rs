@@ -28,7 +28,7 @@ use kehu_analytics::lifecycle::{
 };
 use kehu_analytics::pyramid::{self, PyramidAnalysis, PyramidBasis, PyramidConfig};
 use kehu_analytics::rfm::{self, RfmBreakpoints, RfmConfig, RfmGrid, RfmSegment};
-use kehu_analytics::selection::{self, Indicator, Normalization, SelectionConfig, SelectionInput};
+use kehu_analytics::selection::{self, Indicator, Normalization, SelectionConfig};
 use kehu_analytics::value_group::{self, MigrationMatrix, ValueGroup, ValueGroupConfig};
 use kehu_analytics::{summarize_orders, AnalyticsError, Order, Window};
 use kehu_domain::CustomerId;
@@ -234,23 +234,27 @@ pub struct Contribution {
 
 /// `[[raw, points], …]` with raw values to 2 and points to 1 decimal: a
 /// million customers' explanations stay small.
-fn compact_explanation(lines: &[selection::Contribution]) -> String {
-    let mut out = String::with_capacity(12 * lines.len() + 2);
+fn compact_explanation(lines: impl Iterator<Item = (Option<f64>, f64)>) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(80);
     out.push('[');
-    for (i, c) in lines.iter().enumerate() {
+    for (i, (raw, points)) in lines.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let raw = c.raw.filter(|r| r.is_finite()).map_or_else(
-            || "null".to_owned(),
-            |r| format!("{}", (r * 100.0).round() / 100.0),
-        );
-        let points = if c.points.is_finite() {
-            (c.points * 10.0).round() / 10.0
+        out.push('[');
+        match raw.filter(|r| r.is_finite()) {
+            Some(r) => {
+                let _ = write!(out, "{}", (r * 100.0).round() / 100.0);
+            }
+            None => out.push_str("null"),
+        }
+        let points = if points.is_finite() {
+            (points * 10.0).round() / 10.0
         } else {
             0.0
         };
-        out.push_str(&format!("[{raw},{points}]"));
+        let _ = write!(out, ",{points}]");
     }
     out.push(']');
     out
@@ -497,43 +501,71 @@ pub fn compute(
         if clv_models.is_none() || predictions.is_empty() {
             selection_config.value.retain(|i| i.name != CLV);
         }
-        let mut by_id: HashMap<i64, &RelationshipFacts> = HashMap::with_capacity(facts.len());
+        let n = results.len();
+        // Relationship facts by customer slot (facts come sorted by id).
+        let mut fact_of: Vec<Option<&RelationshipFacts>> = vec![None; n];
         for f in facts {
-            by_id.insert(f.customer_id, f);
+            if let Some(i) = index(f.customer_id) {
+                fact_of[i] = Some(f);
+            }
         }
-        let select: Vec<SelectionInput> = results
+        let fact = |pick: fn(&RelationshipFacts) -> i64| -> Vec<Option<f64>> {
+            fact_of
+                .iter()
+                .map(|f| Some(f.map_or(0.0, |f| pick(f) as f64)))
+                .collect()
+        };
+        let mut columns = std::collections::BTreeMap::new();
+        columns.insert(
+            REVENUE.to_owned(),
+            results
+                .iter()
+                .map(|r| Some(r.revenue_minor as f64 / 100.0))
+                .collect(),
+        );
+        columns.insert(
+            PURCHASES.to_owned(),
+            results
+                .iter()
+                .map(|r| Some(r.frequency.unwrap_or(0) as f64))
+                .collect(),
+        );
+        columns.insert(
+            CLV.to_owned(),
+            results
+                .iter()
+                .map(|r| r.clv_minor.map(|c| c as f64 / 100.0))
+                .collect(),
+        );
+        columns.insert(KDM_CLOSENESS.to_owned(), fact(|f| f.kdm_closeness));
+        columns.insert(
+            RECENT_INTERACTIONS.to_owned(),
+            fact(|f| f.recent_interactions),
+        );
+        columns.insert(CONTACTS.to_owned(), fact(|f| f.contacts));
+        let scored = selection::score_columns(n, &columns, &selection_config)?;
+        let names: Vec<&str> = selection_config
+            .value
             .iter()
-            .map(|r| {
-                let f = by_id.get(&r.customer_id.0);
-                let mut values = std::collections::BTreeMap::new();
-                values.insert(REVENUE.to_owned(), r.revenue_minor as f64 / 100.0);
-                values.insert(PURCHASES.to_owned(), r.frequency.unwrap_or(0) as f64);
-                if let Some(c) = r.clv_minor {
-                    values.insert(CLV.to_owned(), c as f64 / 100.0);
-                }
-                values.insert(
-                    KDM_CLOSENESS.to_owned(),
-                    f.map_or(0.0, |f| f.kdm_closeness as f64),
-                );
-                values.insert(
-                    RECENT_INTERACTIONS.to_owned(),
-                    f.map_or(0.0, |f| f.recent_interactions as f64),
-                );
-                values.insert(CONTACTS.to_owned(), f.map_or(0.0, |f| f.contacts as f64));
-                SelectionInput {
-                    customer_id: r.customer_id.0,
-                    values,
-                }
-            })
+            .chain(&selection_config.capability)
+            .map(|i| i.name.as_str())
             .collect();
-        let scored = selection::score(&select, &selection_config)?;
+        let raw: Vec<&[Option<f64>]> = names
+            .iter()
+            .map(|name| columns.get(*name).map_or(&[][..], |c| c.as_slice()))
+            .collect();
+        let k = names.len();
         let mut counts = [0u64; 4];
-        for (r, s) in results.iter_mut().zip(scored) {
-            r.value_score = Some(s.value_score);
-            r.capability_score = Some(s.capability_score);
-            r.selection_quadrant = Some(s.quadrant.key().to_owned());
-            counts[s.quadrant as usize] += 1;
-            r.selection_explanation = Some(compact_explanation(&s.explanation));
+        for (i, r) in results.iter_mut().enumerate() {
+            let q = scored.quadrant[i];
+            r.value_score = Some(scored.value_score[i]);
+            r.capability_score = Some(scored.capability_score[i]);
+            r.selection_quadrant = Some(q.key().to_owned());
+            counts[q as usize] += 1;
+            r.selection_explanation =
+                Some(compact_explanation((0..k).map(|j| {
+                    (raw[j].get(i).copied().flatten(), scored.points[i * k + j])
+                })));
         }
         selection_counts = Some(counts);
         selection_indicators = selection_config
@@ -694,25 +726,8 @@ mod tests {
 
     #[test]
     fn explanations_round_trip_through_the_compact_form() {
-        let lines = vec![
-            selection::Contribution {
-                group: selection::ScoreGroup::Value,
-                indicator: REVENUE.into(),
-                raw: Some(1234.567),
-                normalized: 80.0,
-                weight_share: 0.5,
-                points: 40.04,
-            },
-            selection::Contribution {
-                group: selection::ScoreGroup::Capability,
-                indicator: CONTACTS.into(),
-                raw: None,
-                normalized: 0.0,
-                weight_share: 0.2,
-                points: 0.0,
-            },
-        ];
-        let compact = compact_explanation(&lines);
+        let lines = vec![(Some(1234.567), 40.04), (None, 0.0)];
+        let compact = compact_explanation(lines.into_iter());
         assert_eq!(compact, "[[1234.57,40],[null,0]]");
         let indicators = vec![
             IndicatorRef {

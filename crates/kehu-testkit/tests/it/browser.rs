@@ -119,7 +119,10 @@ async fn a_rep_works_through_the_day_in_the_browser(db: &TestDb) {
     b.fill("input[name=q]", "zsfjj").await;
     let page = b.wait_text("张三丰家具有限公司").await;
     assert!(!page.contains("乙方机密"), "{page}");
-    assert!(b.url().await.contains("q=zsfjj"), "the address follows the search");
+    assert!(
+        b.url().await.contains("q=zsfjj"),
+        "the address follows the search"
+    );
     b.screenshot("search-initials").await;
     b.goto(&format!("{base}/customers?q=%E4%B9%99%E6%96%B9"))
         .await;
