@@ -135,7 +135,14 @@ async fn analytics_page(
             o.customers.to_string(),
         ),
         (tr.t("analytics.revenue").to_owned(), money(o.revenue_minor)),
-        (tr.t("analytics.clv_total").to_owned(), money(o.clv_minor)),
+        (
+            tr.t("analytics.clv_total").to_owned(),
+            if o.clv_bands.iter().any(|(_, n)| *n > 0) {
+                money(o.clv_minor)
+            } else {
+                tr.t("insight.no_clv").to_owned()
+            },
+        ),
     ];
 
     // Pyramid over the customers with revenue in the window.
@@ -163,19 +170,31 @@ async fn analytics_page(
         })
         .collect();
 
+    // A curve needs a positive total (no profit is known without costs).
+    let curve = |s: &Value, key: &str, title: &str, what: &str| {
+        let points = curve_points(&s[key]["curve"]);
+        if points.len() < 2 {
+            format!(
+                r#"<p class="muted">{}</p>"#,
+                svg::esc(tr.t("dashboard.no_data"))
+            )
+        } else {
+            svg::share_curve(title, &points, 0.2, (tr.t("analytics.of_customers"), what))
+        }
+    };
     let (pareto, whale) = match summary {
         Some(s) => (
-            svg::share_curve(
+            curve(
+                s,
+                "pyramid_revenue",
                 tr.t("analytics.pareto"),
-                &curve_points(&s["pyramid_revenue"]["curve"]),
-                0.2,
-                (tr.t("analytics.of_customers"), tr.t("analytics.of_revenue")),
+                tr.t("analytics.of_revenue"),
             ),
-            svg::share_curve(
+            curve(
+                s,
+                "pyramid_profit",
                 tr.t("analytics.whale"),
-                &curve_points(&s["pyramid_profit"]["curve"]),
-                0.2,
-                (tr.t("analytics.of_customers"), tr.t("analytics.of_profit")),
+                tr.t("analytics.of_profit"),
             ),
         ),
         None => (String::new(), String::new()),

@@ -240,6 +240,27 @@ async fn a_rep_works_through_the_day_in_the_browser(db: &TestDb) {
         assert_eq!(fits, json!(true), "{url} is wider than the phone");
         b.screenshot(step).await;
     }
+
+    // The admin recomputes the analysis and sees the company-wide curves
+    // and the migration between years.
+    set_password(&app, &org.admin, "admin-password").await;
+    b.set_window(1280, 1000).await;
+    b.click("header form[action='/logout'] button").await;
+    // The browser remembers the last language chosen on it.
+    b.wait_text("Log in").await;
+    b.fill("input[name=username]", "admin").await;
+    b.fill("input[name=password]", "admin-password").await;
+    b.click("button[type=submit]").await;
+    b.wait_text("经营概览").await;
+    b.goto(&format!("{base}/analytics")).await;
+    b.wait_text("客户金字塔").await;
+    b.click("form[action='/analytics/run'] button").await;
+    let page = b.wait_text("帕累托曲线").await;
+    assert!(
+        page.contains("鲸鱼曲线") && page.contains("分组迁移") && page.contains("客户数\n4"),
+        "{page}"
+    );
+    b.screenshot("analytics-admin").await;
     b.close().await;
 }
 
