@@ -323,8 +323,9 @@ pub struct ColumnScores {
 }
 
 /// Score `n` customers from one column per configured indicator (looked up
-/// by name; an indicator without a column is missing for everyone). The
-/// fast path for large runs: no per-customer allocation.
+/// by name; an indicator without a column is missing for everyone; every
+/// column must hold `n` values). The fast path for large runs: no
+/// per-customer allocation.
 pub fn score_columns(
     n: usize,
     columns: &BTreeMap<String, Vec<Option<f64>>>,
@@ -340,12 +341,13 @@ pub fn score_columns(
         .collect();
     let k = indicators.len();
     let n_value = config.value.len();
-    let column_of = |name: &str| -> Option<&[Option<f64>]> {
-        columns
-            .get(name)
-            .map(Vec::as_slice)
-            .filter(|c| c.len() == n)
-    };
+    if let Some((name, _)) = columns.iter().find(|(_, c)| c.len() != n) {
+        return Err(invalid_config(
+            "columns",
+            format!("column {name:?} does not have one value per customer"),
+        ));
+    }
+    let column_of = |name: &str| columns.get(name).map(Vec::as_slice);
     let mut normalized = vec![0.0; n * k];
     for (j, (ind, _)) in indicators.iter().enumerate() {
         let Some(col) = column_of(&ind.name) else {

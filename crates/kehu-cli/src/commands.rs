@@ -219,7 +219,7 @@ async fn analyze(url: &str, args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let clock = kehu_domain::SystemClock;
     let as_of = args
         .as_of
-        .unwrap_or_else(|| kehu_core::time::today_in(clock.now(), "Asia/Shanghai"));
+        .unwrap_or_else(|| kehu_core::time::today_in(clock.now(), analysis::TIME_ZONE));
     let mut config = AnalysisConfig::new(as_of);
     config.window_days = args.window_days;
     config.calibration_end = args.calibration_end.unwrap_or(as_of);
@@ -299,7 +299,6 @@ async fn serve(url: &str, args: ServeArgs) -> anyhow::Result<ExitCode> {
         // The first check runs at start, so a new instance has results.
         tokio::spawn(kehu_http::analytics::schedule(
             state.clone(),
-            "Asia/Shanghai".into(),
             std::time::Duration::from_secs(60 * args.analysis_every_minutes),
         ));
     }

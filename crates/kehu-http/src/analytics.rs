@@ -98,7 +98,8 @@ pub async fn latest(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
-    /// The day the results describe (default: today in the caller's time zone).
+    /// The day the results describe: default today (Asia/Shanghai); not
+    /// after today, not before the latest run's day.
     pub as_of: Option<NaiveDate>,
     /// RFM, pyramid, A–E and lifecycle window in days (default 365).
     pub window_days: Option<u32>,
@@ -162,9 +163,29 @@ pub async fn run(
     if !auth.actor.is_admin() {
         return Err(ApiError::forbidden("only admins run the analysis"));
     }
-    let as_of = req.as_of.unwrap_or_else(|| {
-        kehu_core::time::today_in(state.store.clock().now(), &auth.user.time_zone)
-    });
+    let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
+    let as_of = req.as_of.unwrap_or(today);
+    // The results are the one live snapshot and stage history moves
+    // forward: no day after today, none before the latest run's.
+    if as_of > today {
+        return Err(ApiError::invalid(
+            "as_of",
+            "in_future",
+            "as_of must not be after today",
+        ));
+    }
+    if let Some(latest) = state.store.latest_analysis_run().await? {
+        if as_of < latest.as_of {
+            return Err(ApiError::invalid(
+                "as_of",
+                "before_latest_run",
+                format!(
+                    "as_of must not be before the latest run's day, {}",
+                    latest.as_of
+                ),
+            ));
+        }
+    }
     let mut config = AnalysisConfig::new(as_of);
     if let Some(w) = req.window_days {
         if !(30..=3650).contains(&w) {
@@ -177,9 +198,23 @@ pub async fn run(
         config.window_days = w;
     }
     if let Some(h) = req.horizon_months {
+        if !(1..=1200).contains(&h) {
+            return Err(ApiError::invalid(
+                "horizon_months",
+                "out_of_range",
+                "horizon_months must be between 1 and 1200",
+            ));
+        }
         config.clv.horizon_months = h;
     }
     if let Some(d) = req.monthly_discount_rate {
+        if !(0.0..1.0).contains(&d) {
+            return Err(ApiError::invalid(
+                "monthly_discount_rate",
+                "out_of_range",
+                "monthly_discount_rate is a fraction per month: at least 0, below 1 (0.01 = 1%)",
+            ));
+        }
         config.clv.monthly_discount_rate = d;
     }
     let Ok(_running) = state.analysis.try_lock() else {
@@ -196,10 +231,11 @@ pub async fn run(
 }
 
 /// Runs the analysis once a day: whenever the latest run describes an
-/// earlier day than today (in `time_zone`), checking every `every`.
-pub async fn schedule(state: AppState, time_zone: String, every: Duration) {
+/// earlier day than today (in the analysis time zone), checking every
+/// `every`.
+pub async fn schedule(state: AppState, every: Duration) {
     loop {
-        let today = kehu_core::time::today_in(state.store.clock().now(), &time_zone);
+        let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
         let due = match state.store.latest_analysis_run().await {
             Ok(Some(run)) => run.as_of < today,
             Ok(None) => state.store.count_customers().await.unwrap_or(0) > 0,

@@ -168,11 +168,13 @@ impl Store {
             .collect()
     }
 
-    /// Relationship facts of every customer that has contacts or recent
-    /// interactions (the rest have none), by customer id.
+    /// Relationship facts of every customer that has contacts or
+    /// interactions in `[since_ms, until_ms)` (the rest have none), by
+    /// customer id.
     pub async fn relationship_facts(
         &self,
-        interactions_since: DateTime<Utc>,
+        since_ms: i64,
+        until_ms: i64,
     ) -> StoreResult<Vec<RelationshipFacts>> {
         let contacts = Sql::new(
             "SELECT customer_id, COUNT(*) AS contacts, MAX(CASE WHEN is_key_decision_maker = 1 THEN \
@@ -184,7 +186,9 @@ impl Store {
         .await?;
         let interactions =
             Sql::new("SELECT customer_id, COUNT(*) AS n FROM interactions WHERE occurred_at >= ")
-                .bind(interactions_since.timestamp_millis())
+                .bind(since_ms)
+                .push(" AND occurred_at < ")
+                .bind(until_ms)
                 .push(" GROUP BY customer_id")
                 .query()
                 .fetch_all(self.pool())
@@ -445,7 +449,15 @@ impl Scoped<'_> {
     /// Counts, revenue and the "save them now" list over the latest results
     /// of every customer in scope, computed set-based in the database.
     pub async fn analytics_overview(&self, at_risk_limit: i64) -> StoreResult<AnalyticsOverview> {
-        let mut conn = self.store.pool().acquire().await?;
+        // One snapshot for every figure: a run committing meanwhile shows
+        // up on the next page, not half in this one.
+        let mut conn = self.store.pool().begin().await?;
+        if self.store.engine() == crate::Engine::Postgres {
+            Sql::new("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .query()
+                .execute(&mut *conn)
+                .await?;
+        }
         let mut o = AnalyticsOverview::default();
         let mut sql = Sql::new(
             "SELECT MAX(a.as_of) AS as_of, CAST(COUNT(*) AS BIGINT) AS n, \
@@ -540,6 +552,7 @@ impl Scoped<'_> {
                 lifecycle_stage: r.try_get("lifecycle_stage")?,
             });
         }
+        conn.commit().await?;
         Ok(o)
     }
 

@@ -122,12 +122,13 @@ async fn analytics_page(
         Ok(o) => o,
         Err(e) => return page.error(e),
     };
-    let run = if is_admin {
-        state.store.latest_analysis_run().await.ok().flatten()
-    } else {
-        None
+    // The run's settings are for everyone; its company-wide figures only
+    // for admins.
+    let run = match state.store.latest_analysis_run().await {
+        Ok(r) => r,
+        Err(e) => return page.error(e),
     };
-    let summary = run.as_ref().map(|r| &r.summary);
+    let summary = run.as_ref().filter(|_| is_admin).map(|r| &r.summary);
 
     let kpis = vec![
         (
@@ -460,7 +461,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Form(f): Form<RunFor
             "only admins run the analysis",
         ));
     }
-    let today = kehu_core::time::today_in(state.store.clock().now(), &page.me.user.time_zone);
+    let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
     let Ok(_running) = state.analysis.try_lock() else {
         let msg = page.tr.t("analytics.running").to_owned();
         return analytics_page(&state, page, None, Some(msg)).await;

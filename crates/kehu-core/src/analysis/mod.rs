@@ -113,8 +113,11 @@ pub const CLV: &str = "clv";
 pub const KDM_CLOSENESS: &str = "kdm_closeness";
 pub const RECENT_INTERACTIONS: &str = "recent_interactions";
 pub const CONTACTS: &str = "contacts";
-/// Interactions count as recent within this many days of the as-of date.
+/// Interactions count as recent within this many days up to the as-of date.
 pub const RECENT_DAYS: u64 = 90;
+/// The days of the analysis are days in this time zone (the daily run,
+/// "recompute now" and the API default all use it).
+pub const TIME_ZONE: &str = "Asia/Shanghai";
 
 /// What a run reads.
 pub struct Inputs<'a> {
@@ -318,7 +321,14 @@ pub fn compute(
         basis: PyramidBasis::Revenue,
         ..config.pyramid
     };
-    let mut pyramid_revenue = pyramid::analyze_summaries(&summaries, &revenue_config)?;
+    // The revenue pyramid ranks the customers who brought revenue; the
+    // profit pyramid keeps the loss-makers, whose losses bend the whale.
+    let with_revenue: Vec<_> = summaries
+        .iter()
+        .filter(|s| s.total_amount_minor > 0)
+        .copied()
+        .collect();
+    let mut pyramid_revenue = pyramid::analyze_summaries(&with_revenue, &revenue_config)?;
     let profit_config = PyramidConfig {
         basis: PyramidBasis::Profit,
         ..config.pyramid
@@ -378,6 +388,8 @@ pub fn compute(
             &config.clv,
         ) {
             Ok(p) => (Some(m), None, p),
+            // Bad settings are the caller's mistake, not a lack of data.
+            Err(e @ AnalyticsError::InvalidConfig { .. }) => return Err(e.into()),
             Err(e) => (Some(m), Some(e.to_string()), Vec::new()),
         },
         Err(e) => (None, Some(e.to_string()), Vec::new()),
@@ -441,7 +453,7 @@ pub fn compute(
         t.1 += rec.monetary_minor;
     }
     for m in &pyramid_revenue.members {
-        if let Some(i) = index(m.customer_id).filter(|_| m.value_minor > 0) {
+        if let Some(i) = index(m.customer_id) {
             results[i].pyramid_layer = Some(m.layer.key().to_owned());
         }
     }
@@ -650,17 +662,27 @@ pub async fn run_on_store(
 ) -> Result<RunReport, AnalysisError> {
     let started = std::time::Instant::now();
     let mut steps = Steps(started);
+    // Orders first, then customers: a customer created in between has no
+    // order in the run; orders of a customer deleted in between are left
+    // out below.
+    let mut orders = store.analysis_orders(config.as_of).await?;
+    steps.mark("read orders");
     let customers = store.all_customer_ids().await?;
     steps.mark("read customer ids");
-    let orders = store.analysis_orders(config.as_of).await?;
-    steps.mark("read orders");
-    let since = config
+    orders.retain(|o| customers.binary_search(&o.customer_id).is_ok());
+    // Recent interactions: the RECENT_DAYS days up to and including the
+    // as-of day, in the company's time zone.
+    let first_day = config
         .as_of
-        .checked_sub_days(Days::new(RECENT_DAYS))
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
+        .checked_sub_days(Days::new(RECENT_DAYS - 1))
         .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?;
-    let facts = store.relationship_facts(since).await?;
+    let day_after = config
+        .as_of
+        .checked_add_days(Days::new(1))
+        .ok_or_else(|| AnalysisError::Input("as-of date too late".into()))?;
+    let since = crate::time::start_of_day_ms(first_day, TIME_ZONE);
+    let until = crate::time::start_of_day_ms(day_after, TIME_ZONE);
+    let facts = store.relationship_facts(since, until).await?;
     steps.mark("read relationship facts");
     let previous: HashMap<i64, StageState> = store
         .lifecycle_states()

@@ -331,6 +331,21 @@ async fn scope_is_enforced_per_endpoint(db: &TestDb) {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["customers"], 1, "rep B's new customer: {v}");
+    // Runs move forward and take sane settings; a refused run keeps the
+    // results as they are.
+    for (body, field) in [
+        (json!({"as_of": "2026-01-01"}), "as_of"),
+        (json!({"as_of": "2099-01-01"}), "as_of"),
+        (
+            json!({"monthly_discount_rate": 1.5}),
+            "monthly_discount_rate",
+        ),
+        (json!({"horizon_months": 0}), "horizon_months"),
+    ] {
+        let (s, v) = admin.post("/api/v1/analytics/run", body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+    }
     let (s, v) = admin.get("/api/v1/analytics/latest").await;
     assert_eq!(
         (s, &v["as_of"]),
