@@ -415,9 +415,16 @@ async fn analytics_page(
     render(AnalyticsPage {
         csrf: page.me.csrf.clone(),
         is_admin,
-        as_of: o
-            .as_of
-            .map(|d| tr.f("insight.as_of", &[("date", &d.to_string())])),
+        as_of: run.as_ref().map(|r| {
+            let days = r.summary["config"]["window_days"]
+                .as_u64()
+                .unwrap_or(365)
+                .to_string();
+            tr.f(
+                "analytics.period",
+                &[("date", &r.as_of.to_string()), ("days", &days)],
+            )
+        }),
         kpis,
         layers,
         pareto,
