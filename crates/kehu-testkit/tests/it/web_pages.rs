@@ -541,6 +541,7 @@ async fn analytics_page_is_scoped_and_admins_run_it(db: &TestDb) {
         html.contains("客户金字塔") && html.contains("¥3,200.00"),
         "{html}"
     );
+    assert!(html.contains("的 365 天"), "the period is named: {html}");
     assert!(
         !html.contains("帕累托曲线"),
         "company-wide curves are for admins"
