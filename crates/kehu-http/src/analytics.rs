@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use kehu_core::analysis::{self, AnalysisConfig, AnalysisError, Contribution, RunReport};
 use kehu_domain::CustomerId;
-use kehu_storage::{AnalysisRun, CustomerAnalytics, LifecycleChange};
+use kehu_storage::{AnalysisRun, AnalyticsOverview, CustomerAnalytics, LifecycleChange};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -17,6 +17,66 @@ use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Id, Json};
 use crate::AppState;
+
+/// Rows of the "save them now" list of the overview.
+pub const AT_RISK_SHOWN: i64 = 20;
+
+/// The company-wide overview of the latest run, kept until the next run:
+/// at a million customers it takes seconds to gather, and it changes only
+/// when a run replaces the results. Only the unrestricted (admin) view is
+/// kept: a rep's or a team's view depends on who owns which customer now,
+/// so it is always read afresh.
+#[derive(Default)]
+pub struct OverviewCache(std::sync::Mutex<Option<(i64, AnalyticsOverview)>>);
+
+impl OverviewCache {
+    /// The overview of `scoped`'s actor for the run `run_id`.
+    pub async fn get(
+        &self,
+        scoped: kehu_storage::Scoped<'_>,
+        run_id: Option<i64>,
+    ) -> kehu_storage::StoreResult<AnalyticsOverview> {
+        let company = scoped.actor().scope() == kehu_domain::Scope::All;
+        if company {
+            if let Some((id, o)) = self.lock().as_ref() {
+                if Some(*id) == run_id {
+                    return Ok(o.clone());
+                }
+            }
+        }
+        let o = scoped.analytics_overview(AT_RISK_SHOWN).await?;
+        if let (true, Some(id)) = (company, run_id) {
+            *self.lock() = Some((id, o.clone()));
+        }
+        Ok(o)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(i64, AnalyticsOverview)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// After a run: gathers the company-wide overview in the background, so the
+/// first admin to open the analytics page does not wait for it.
+pub fn warm_overview(state: &AppState, run_id: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let everyone = kehu_domain::Actor {
+            user_id: kehu_domain::UserId(0),
+            role: kehu_domain::Role::Admin,
+            team_id: None,
+        };
+        if let Err(e) = state
+            .overviews
+            .get(state.store.scoped(everyone), Some(run_id))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot gather the analytics overview");
+        }
+    });
+}
 
 /// Only one run at a time: a second one waits for nothing and is refused.
 #[derive(Default)]
@@ -227,6 +287,7 @@ pub async fn run(
     let report = analysis::run_on_store(&state.store, &config)
         .await
         .map_err(analysis_error)?;
+    warm_overview(&state, report.run_id);
     Ok(axum::Json(report.into()))
 }
 
@@ -234,6 +295,10 @@ pub async fn run(
 /// earlier day than today (in the analysis time zone), checking every
 /// `every`.
 pub async fn schedule(state: AppState, every: Duration) {
+    // A restarted server gathers the latest run's overview once.
+    if let Ok(Some(run)) = state.store.latest_analysis_run().await {
+        warm_overview(&state, run.id);
+    }
     loop {
         let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
         let due = match state.store.latest_analysis_run().await {
@@ -247,12 +312,15 @@ pub async fn schedule(state: AppState, every: Duration) {
         if due {
             if let Ok(_running) = state.analysis.try_lock() {
                 match analysis::run_on_store(&state.store, &AnalysisConfig::new(today)).await {
-                    Ok(r) => tracing::info!(
-                        customers = r.customers,
-                        orders = r.orders,
-                        ms = r.load_ms + r.compute_ms + r.save_ms,
-                        "analysis refreshed"
-                    ),
+                    Ok(r) => {
+                        tracing::info!(
+                            customers = r.customers,
+                            orders = r.orders,
+                            ms = r.load_ms + r.compute_ms + r.save_ms,
+                            "analysis refreshed"
+                        );
+                        warm_overview(&state, r.run_id);
+                    }
                     Err(e) => tracing::warn!(error = %e, "scheduled analysis failed"),
                 }
             }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub imports: std::sync::Arc<jobs::ImportJobs>,
     /// Held while the customer value analysis runs.
     pub analysis: std::sync::Arc<analytics::AnalysisGuard>,
+    /// The company-wide analytics overview of the latest run.
+    pub overviews: std::sync::Arc<analytics::OverviewCache>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             dashboards: Default::default(),
             imports: Default::default(),
             analysis: Default::default(),
+            overviews: Default::default(),
         }
     }
 }

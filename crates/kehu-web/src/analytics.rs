@@ -22,9 +22,6 @@ use crate::i18n::Tr;
 use crate::pages::{money, render, store_error_text, Me, Page};
 use crate::svg::{self, Bar};
 
-/// Rows of the "save them now" list.
-const AT_RISK_SHOWN: i64 = 20;
-
 pub struct LayerRow {
     label: String,
     customers: i64,
@@ -118,14 +115,18 @@ async fn analytics_page(
     let lang = tr.lang();
     let zh = lang.starts_with("zh");
     let is_admin = page.me.user.role == kehu_domain::Role::Admin;
-    let o: AnalyticsOverview = match page.scoped(state).analytics_overview(AT_RISK_SHOWN).await {
-        Ok(o) => o,
-        Err(e) => return page.error(e),
-    };
     // The run's settings are for everyone; its company-wide figures only
     // for admins.
     let run = match state.store.latest_analysis_run().await {
         Ok(r) => r,
+        Err(e) => return page.error(e),
+    };
+    let o: AnalyticsOverview = match state
+        .overviews
+        .get(page.scoped(state), run.as_ref().map(|r| r.id))
+        .await
+    {
+        Ok(o) => o,
         Err(e) => return page.error(e),
     };
     let summary = run.as_ref().filter(|_| is_admin).map(|r| &r.summary);
@@ -474,7 +475,10 @@ pub async fn run(State(state): State<AppState>, page: Page, Form(f): Form<RunFor
         return analytics_page(&state, page, None, Some(msg)).await;
     };
     match analysis::run_on_store(&state.store, &AnalysisConfig::new(today)).await {
-        Ok(_) => Redirect::to("/analytics").into_response(),
+        Ok(r) => {
+            kehu_http::analytics::warm_overview(&state, r.run_id);
+            Redirect::to("/analytics").into_response()
+        }
         Err(kehu_core::analysis::AnalysisError::Store(e)) => {
             let msg = store_error_text(&page.tr, e);
             analytics_page(&state, page, None, Some(msg)).await
