@@ -78,6 +78,25 @@ pub fn warm_overview(state: &AppState, run_id: i64) {
     });
 }
 
+/// Starts a run in the background and returns once it holds the guard
+/// (`true`), or at once when another run holds it (`false`). The fresh
+/// results replace the old ones when the run commits.
+pub async fn start_in_background(state: &AppState, config: AnalysisConfig) -> bool {
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let background = state.clone();
+    tokio::spawn(async move {
+        let Ok(_running) = background.analysis.try_lock() else {
+            return;
+        };
+        let _ = started_tx.send(());
+        match analysis::run_on_store(&background.store, &config).await {
+            Ok(r) => warm_overview(&background, r.run_id),
+            Err(e) => tracing::warn!(error = %e, "analysis run failed"),
+        }
+    });
+    started.await.is_ok()
+}
+
 /// Only one run at a time: a second one waits for nothing and is refused.
 #[derive(Default)]
 pub struct AnalysisGuard(tokio::sync::Mutex<()>);

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::i18n::Tr;
-use crate::pages::{money, render, store_error_text, Me, Page};
+use crate::pages::{money, render, Me, Page};
 use crate::svg::{self, Bar};
 
 pub struct LayerRow {
@@ -130,6 +130,13 @@ async fn analytics_page(
         Err(e) => return page.error(e),
     };
     let summary = run.as_ref().filter(|_| is_admin).map(|r| &r.summary);
+    let flash = flash.or_else(|| {
+        state
+            .analysis
+            .try_lock()
+            .is_err()
+            .then(|| tr.t("analytics.running").to_owned())
+    });
 
     let kpis = vec![
         (
@@ -459,7 +466,9 @@ pub struct RunForm {
     csrf: String,
 }
 
-/// Runs the analysis now (admins); the page shows the fresh results.
+/// Starts the analysis now (admins). At a million customers a run takes
+/// about a minute, longer than a request should: it runs in the
+/// background and the page says so until it is done.
 pub async fn run(State(state): State<AppState>, page: Page, Form(f): Form<RunForm>) -> Response {
     if let Some(r) = page.refuse_csrf(&f.csrf) {
         return r;
@@ -469,23 +478,10 @@ pub async fn run(State(state): State<AppState>, page: Page, Form(f): Form<RunFor
             "only admins run the analysis",
         ));
     }
-    let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
-    let Ok(_running) = state.analysis.try_lock() else {
-        let msg = page.tr.t("analytics.running").to_owned();
-        return analytics_page(&state, page, None, Some(msg)).await;
-    };
-    match analysis::run_on_store(&state.store, &AnalysisConfig::new(today)).await {
-        Ok(r) => {
-            kehu_http::analytics::warm_overview(&state, r.run_id);
-            Redirect::to("/analytics").into_response()
-        }
-        Err(kehu_core::analysis::AnalysisError::Store(e)) => {
-            let msg = store_error_text(&page.tr, e);
-            analytics_page(&state, page, None, Some(msg)).await
-        }
-        Err(e) => {
-            let msg = e.to_string();
-            analytics_page(&state, page, None, Some(msg)).await
-        }
+    if state.analysis.try_lock().is_err() {
+        return Redirect::to("/analytics").into_response();
     }
+    let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
+    kehu_http::analytics::start_in_background(&state, AnalysisConfig::new(today)).await;
+    Redirect::to("/analytics").into_response()
 }
