@@ -243,8 +243,13 @@ impl Store {
     }
 
     /// Replaces every customer's results with `rows`, records `changes`
-    /// and the run, in one transaction: readers see the previous run or
-    /// this one, never a mix. Returns the run's id.
+    /// and the run: readers see the previous run or this one, never a mix.
+    /// Returns the run's id.
+    ///
+    /// On PostgreSQL that is one transaction, which blocks nobody. SQLite
+    /// has a single writer, so the rows go first into a staging table in
+    /// short transactions (other writes go on in between), and one last
+    /// transaction swaps it in, builds its indexes and records the run.
     pub async fn save_analysis(
         &self,
         rows: &[CustomerAnalytics],
@@ -252,19 +257,44 @@ impl Store {
         run: &AnalysisRun,
     ) -> StoreResult<i64> {
         let now = self.now_ms();
-        let mut tx = self.begin_write().await?;
-        Sql::new("DELETE FROM customer_analytics")
-            .query()
-            .execute(&mut *tx.tx)
-            .await?;
-        let values: Vec<Vec<Arg>> = rows.iter().map(analytics_values).collect();
-        insert_rows(
-            &mut tx.tx,
-            &format!("INSERT INTO customer_analytics ({ANALYTICS_COLS})"),
-            ANALYTICS_COLS.split(',').count(),
-            values,
-        )
-        .await?;
+        let columns = ANALYTICS_COLS.split(',').count();
+        let mut tx =
+            match self.engine() {
+                crate::Engine::Postgres => {
+                    let mut tx = self.begin_write().await?;
+                    Sql::new("DELETE FROM customer_analytics")
+                        .query()
+                        .execute(&mut *tx.tx)
+                        .await?;
+                    insert_rows(
+                        &mut tx.tx,
+                        &format!("INSERT INTO customer_analytics ({ANALYTICS_COLS})"),
+                        columns,
+                        rows.iter().map(analytics_values).collect(),
+                    )
+                    .await?;
+                    tx
+                }
+                crate::Engine::Sqlite => {
+                    let started = std::time::Instant::now();
+                    self.stage_results(rows, columns).await?;
+                    tracing::debug!(ms = started.elapsed().as_millis() as u64, "results staged");
+                    let swap = std::time::Instant::now();
+                    let mut tx = self.begin_write().await?;
+                    for sql in [
+                        "DROP TABLE customer_analytics".to_owned(),
+                        format!("ALTER TABLE {STAGING} RENAME TO customer_analytics"),
+                    ]
+                    .into_iter()
+                    .chain(RESULT_INDEXES.iter().map(|(name, on)| {
+                        format!("CREATE INDEX {name} ON customer_analytics({on})")
+                    })) {
+                        Sql::new(&sql).query().execute(&mut *tx.tx).await?;
+                    }
+                    tracing::debug!(ms = swap.elapsed().as_millis() as u64, "results swapped in");
+                    tx
+                }
+            };
         let changes: Vec<Vec<Arg>> = changes
             .iter()
             .map(|c| {
@@ -305,8 +335,45 @@ impl Store {
         .fetch_one(&mut *tx.tx)
         .await?
         .try_get("id")?;
+        let swap = std::time::Instant::now();
         tx.commit().await?;
+        tracing::debug!(
+            commit_ms = swap.elapsed().as_millis() as u64,
+            "analysis results saved"
+        );
         Ok(id)
+    }
+
+    /// SQLite: writes `rows` into a fresh staging copy of
+    /// `customer_analytics`, a few thousand rows per transaction.
+    async fn stage_results(&self, rows: &[CustomerAnalytics], columns: usize) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        // The staging table is the result table's own definition under
+        // another name (a crashed run may have left one behind).
+        let ddl: String = Sql::new(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'customer_analytics'",
+        )
+        .query()
+        .fetch_one(&mut *tx.tx)
+        .await?
+        .try_get("sql")?;
+        let ddl = ddl.replacen("customer_analytics", STAGING, 1);
+        for sql in [format!("DROP TABLE IF EXISTS {STAGING}"), ddl] {
+            Sql::new(&sql).query().execute(&mut *tx.tx).await?;
+        }
+        tx.commit().await?;
+        for chunk in rows.chunks(STAGED_PER_TRANSACTION) {
+            let mut tx = self.begin_write().await?;
+            insert_rows(
+                &mut tx.tx,
+                &format!("INSERT INTO {STAGING} ({ANALYTICS_COLS})"),
+                columns,
+                chunk.iter().map(analytics_values).collect(),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// The latest run, if any.
@@ -333,6 +400,26 @@ impl Store {
         .transpose()
     }
 }
+
+/// Where SQLite stages a run's results before swapping them in.
+const STAGING: &str = "customer_analytics_next";
+/// Rows per staging transaction: short enough that other writes wait
+/// milliseconds, not the whole save.
+const STAGED_PER_TRANSACTION: usize = 20_000;
+
+/// The secondary indexes of `customer_analytics`, as the migrations create
+/// them (SQLite `0002_analytics.sql`); rebuilt on the swapped-in table.
+const RESULT_INDEXES: [(&str, &str); 6] = [
+    ("customer_analytics_segment", "rfm_segment, customer_id"),
+    ("customer_analytics_layer", "pyramid_layer, customer_id"),
+    ("customer_analytics_group", "value_group, customer_id"),
+    ("customer_analytics_stage", "lifecycle_stage, customer_id"),
+    (
+        "customer_analytics_quadrant",
+        "selection_quadrant, customer_id",
+    ),
+    ("customer_analytics_clv", "clv, customer_id"),
+];
 
 const ANALYTICS_COLS: &str = "customer_id, computed_at, as_of, recency_days, frequency, \
     monetary, r_score, f_score, m_score, rfm_segment, revenue, profit, pyramid_layer, \

@@ -70,6 +70,36 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
         "every customer's first stage is a change"
     );
 
+    // SQLite swaps a staged table in: it keeps the indexes its migration
+    // made and no staging table is left behind.
+    if db.engine == kehu_storage::Engine::Sqlite {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .connect(&db.url)
+            .await
+            .unwrap();
+        let names: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE (tbl_name = 'customer_analytics' \
+             AND type = 'index' AND sql IS NOT NULL) OR name = 'customer_analytics_next' \
+             ORDER BY name",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let names: Vec<&str> = names.iter().map(|n| n.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "customer_analytics_clv",
+                "customer_analytics_group",
+                "customer_analytics_layer",
+                "customer_analytics_quadrant",
+                "customer_analytics_segment",
+                "customer_analytics_stage"
+            ]
+        );
+        pool.close().await;
+    }
+
     // What is stored equals the pure computation on the same inputs.
     let ids = store.all_customer_ids().await.unwrap();
     let orders = store.analysis_orders(as_of).await.unwrap();
