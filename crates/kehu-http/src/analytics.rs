@@ -232,8 +232,9 @@ fn analysis_error(e: AnalysisError) -> ApiError {
     responses((status = 200, body = RunResponse), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "a run is in progress"),
         (status = 422, body = ErrorBody)))]
-/// Recomputes every customer's results now (admins). Takes seconds at a
-/// million customers; results are replaced in one transaction.
+/// Recomputes every customer's results now (admins) and answers when done:
+/// about a minute at a million customers (BENCHMARKS.md). Readers see the
+/// previous results until the new ones replace them at once.
 pub async fn run(
     State(state): State<AppState>,
     auth: Authed,
