@@ -12,7 +12,7 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use crate::rows::{date, instant};
-use crate::sql::{insert_rows, Arg, Sql};
+use crate::sql::{insert_rows, insert_rows_cast, Arg, Sql};
 use crate::{Scoped, Store, StoreError, StoreResult};
 
 /// Orders read per round trip when loading the order stream.
@@ -257,7 +257,6 @@ impl Store {
         run: &AnalysisRun,
     ) -> StoreResult<i64> {
         let now = self.now_ms();
-        let columns = ANALYTICS_COLS.split(',').count();
         let mut tx =
             match self.engine() {
                 crate::Engine::Postgres => {
@@ -266,10 +265,10 @@ impl Store {
                         .query()
                         .execute(&mut *tx.tx)
                         .await?;
-                    insert_rows(
+                    insert_rows_cast(
                         &mut tx.tx,
                         &format!("INSERT INTO customer_analytics ({ANALYTICS_COLS})"),
-                        columns,
+                        &analytics_types(),
                         rows.iter().map(analytics_values).collect(),
                     )
                     .await?;
@@ -277,7 +276,7 @@ impl Store {
                 }
                 crate::Engine::Sqlite => {
                     let started = std::time::Instant::now();
-                    self.stage_results(rows, columns).await?;
+                    self.stage_results(rows).await?;
                     tracing::debug!(ms = started.elapsed().as_millis() as u64, "results staged");
                     let swap = std::time::Instant::now();
                     let mut tx = self.begin_write().await?;
@@ -346,7 +345,7 @@ impl Store {
 
     /// SQLite: writes `rows` into a fresh staging copy of
     /// `customer_analytics`, a few thousand rows per transaction.
-    async fn stage_results(&self, rows: &[CustomerAnalytics], columns: usize) -> StoreResult<()> {
+    async fn stage_results(&self, rows: &[CustomerAnalytics]) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         // The staging table is the result table's own definition under
         // another name (a crashed run may have left one behind).
@@ -364,10 +363,10 @@ impl Store {
         tx.commit().await?;
         for chunk in rows.chunks(STAGED_PER_TRANSACTION) {
             let mut tx = self.begin_write().await?;
-            insert_rows(
+            insert_rows_cast(
                 &mut tx.tx,
                 &format!("INSERT INTO {STAGING} ({ANALYTICS_COLS})"),
-                columns,
+                &analytics_types(),
                 chunk.iter().map(analytics_values).collect(),
             )
             .await?;
@@ -426,6 +425,19 @@ const ANALYTICS_COLS: &str = "customer_id, computed_at, as_of, recency_days, fre
     value_group, lifecycle_stage, lifecycle_since, lifecycle_reason, value_score, \
     capability_score, selection_quadrant, selection_explanation, probability_alive, \
     expected_purchases, expected_order_value, clv";
+
+/// The cast of each of [`ANALYTICS_COLS`]: the floating-point ones.
+fn analytics_types() -> Vec<Option<&'static str>> {
+    ANALYTICS_COLS
+        .split(',')
+        .map(|c| match c.trim() {
+            "value_score" | "capability_score" | "probability_alive" | "expected_purchases" => {
+                Some("DOUBLE PRECISION")
+            }
+            _ => None,
+        })
+        .collect()
+}
 
 fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
     vec![

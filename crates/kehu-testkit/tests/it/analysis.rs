@@ -14,7 +14,10 @@ use kehu_testkit::{fixed_clock, on_both_engines, TestDb};
 
 use crate::fixtures::*;
 
-on_both_engines!(a_run_stores_every_customers_results_within_scope);
+on_both_engines!(
+    a_run_stores_every_customers_results_within_scope,
+    a_run_over_demo_data_predicts_clv_and_saves_it,
+);
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -212,4 +215,55 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
         .unwrap()
         .iter()
         .all(|(id, _, _)| *id != once.id.0));
+}
+
+/// On realistic data the CLV models fit and every customer with a purchase
+/// gets a probability alive and a CLV, saved next to customers without
+/// them (over more customers than one insert statement holds).
+async fn a_run_over_demo_data_predicts_clv_and_saves_it(db: &TestDb) {
+    let store = db.store_with(fixed_clock(2026, 11, 23, 9)).await;
+    let today = day("2026-11-22");
+    kehu_core::demo::fill(
+        &store,
+        &kehu_core::demo::DemoConfig::new(1_500, today),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let report = analysis::run_on_store(&store, &AnalysisConfig::new(today))
+        .await
+        .unwrap();
+    assert_eq!(report.customers, 1_500);
+    assert_eq!(
+        report.clv_error, None,
+        "the demo data supports the CLV models"
+    );
+    let run = store.latest_analysis_run().await.unwrap().unwrap();
+    let gg = &run.summary["clv_models"]["gamma_gamma"]["params"];
+    let q = gg["q"].as_f64().unwrap();
+    assert!(q > 1.5 && q < 8.0, "demo spend has a finite mean: q = {q}");
+    let admin = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == kehu_domain::Role::Admin)
+        .unwrap();
+    let s = as_user(&store, &admin);
+    let (mut with, mut without) = (0, 0);
+    for id in store.all_customer_ids().await.unwrap() {
+        let r = s.customer_analytics(CustomerId(id)).await.unwrap().unwrap();
+        match (r.probability_alive, r.clv_minor) {
+            (Some(p), Some(clv)) => {
+                assert!((0.0..=1.0).contains(&p) && clv >= 0, "{r:?}");
+                with += 1;
+            }
+            (None, None) => without += 1,
+            other => panic!("probability alive and CLV come together: {other:?}"),
+        }
+    }
+    assert!(
+        with > 500 && without > 100,
+        "{with} with CLV, {without} without"
+    );
 }
