@@ -188,35 +188,6 @@ pub struct RunRequest {
     pub monthly_discount_rate: Option<f64>,
 }
 
-/// What a run did.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RunResponse {
-    pub run_id: i64,
-    pub customers: u64,
-    pub orders: u64,
-    pub stage_changes: u64,
-    pub load_ms: u64,
-    pub compute_ms: u64,
-    pub save_ms: u64,
-    /// Why there is no CLV, when the data cannot support the models.
-    pub clv_error: Option<String>,
-}
-
-impl From<RunReport> for RunResponse {
-    fn from(r: RunReport) -> Self {
-        Self {
-            run_id: r.run_id,
-            customers: r.customers,
-            orders: r.orders,
-            stage_changes: r.stage_changes,
-            load_ms: r.load_ms,
-            compute_ms: r.compute_ms,
-            save_ms: r.save_ms,
-            clv_error: r.clv_error,
-        }
-    }
-}
-
 fn analysis_error(e: AnalysisError) -> ApiError {
     match e {
         AnalysisError::Store(e) => e.into(),
@@ -229,7 +200,7 @@ fn analysis_error(e: AnalysisError) -> ApiError {
 
 #[utoipa::path(post, path = "/api/v1/analytics/run", tag = "analytics",
     request_body = RunRequest,
-    responses((status = 200, body = RunResponse), (status = 403, body = ErrorBody),
+    responses((status = 200, body = RunReport), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "a run is in progress"),
         (status = 422, body = ErrorBody)))]
 /// Recomputes every customer's results now (admins) and answers when done:
@@ -239,7 +210,7 @@ pub async fn run(
     State(state): State<AppState>,
     auth: Authed,
     Json(req): Json<RunRequest>,
-) -> ApiResult<axum::Json<RunResponse>> {
+) -> ApiResult<axum::Json<RunReport>> {
     if !auth.actor.is_admin() {
         return Err(ApiError::forbidden("only admins run the analysis"));
     }
@@ -308,7 +279,7 @@ pub async fn run(
         .await
         .map_err(analysis_error)?;
     warm_overview(&state, report.run_id);
-    Ok(axum::Json(report.into()))
+    Ok(axum::Json(report))
 }
 
 /// Runs the analysis once a day: whenever the latest run describes an

@@ -90,6 +90,20 @@ fn count_of(d: &Distribution, key: &str) -> (i64, i64) {
         .map_or((0, 0), |(_, n, v)| (*n, *v))
 }
 
+/// One bar per (result key, label), in that order, with its customers.
+fn count_bars<'a>(d: &Distribution, keys: impl Iterator<Item = (&'a str, String)>) -> Vec<Bar> {
+    keys.map(|(key, label)| {
+        let (n, _) = count_of(d, key);
+        Bar {
+            label,
+            value: n,
+            shown: n.to_string(),
+            href: None,
+        }
+    })
+    .collect()
+}
+
 fn curve_points(curve: &Value) -> Vec<(f64, f64)> {
     curve
         .as_array()
@@ -237,30 +251,18 @@ async fn analytics_page(
         })
         .collect();
 
-    let segment_bars: Vec<Bar> = RfmSegment::ALL
-        .iter()
-        .map(|s| {
-            let (n, _) = count_of(&o.rfm_segment, s.key());
-            Bar {
-                label: s.label().text(lang).to_owned(),
-                value: n,
-                shown: n.to_string(),
-                href: None,
-            }
-        })
-        .collect();
-    let stage_bars: Vec<Bar> = LifecycleStage::ALL
-        .iter()
-        .map(|s| {
-            let (n, _) = count_of(&o.lifecycle_stage, s.key());
-            Bar {
-                label: s.label().text(lang).to_owned(),
-                value: n,
-                shown: n.to_string(),
-                href: None,
-            }
-        })
-        .collect();
+    let segment_bars = count_bars(
+        &o.rfm_segment,
+        RfmSegment::ALL
+            .iter()
+            .map(|s| (s.key(), s.label().text(lang).to_owned())),
+    );
+    let stage_bars = count_bars(
+        &o.lifecycle_stage,
+        LifecycleStage::ALL
+            .iter()
+            .map(|s| (s.key(), s.label().text(lang).to_owned())),
+    );
     let stage_label = |k: &str| {
         LifecycleStage::ALL
             .iter()
@@ -280,18 +282,12 @@ async fn analytics_page(
                 .collect()
         })
         .unwrap_or_default();
-    let group_bars: Vec<Bar> = ValueGroup::ALL
-        .iter()
-        .map(|g| {
-            let (n, _) = count_of(&o.value_group, g.key());
-            Bar {
-                label: g.key().to_uppercase(),
-                value: n,
-                shown: n.to_string(),
-                href: None,
-            }
-        })
-        .collect();
+    let group_bars = count_bars(
+        &o.value_group,
+        ValueGroup::ALL
+            .iter()
+            .map(|g| (g.key(), g.key().to_uppercase())),
+    );
     let group_strategies = ValueGroup::ALL
         .iter()
         .map(|g| {

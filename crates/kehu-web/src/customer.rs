@@ -175,14 +175,7 @@ async fn customer_page(
         (Ok(None), _) => None,
         (Err(e), _) | (_, Err(e)) => return page.error(e),
     };
-    let users: HashMap<UserId, String> = state
-        .store
-        .users()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
+    let users = crate::pages::user_names(state).await;
     let user = |u: &UserId| users.get(u).cloned().unwrap_or_default();
     let contact_names: HashMap<ContactId, String> =
         contacts.iter().map(|k| (k.id, k.name.clone())).collect();

@@ -1,12 +1,9 @@
 //! The home dashboard: the company-level questions of a sales team's day,
 //! within the user's scope, with charts drawn as SVG on the server.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use kehu_domain::UserId;
 use kehu_http::dashboard::{DashboardView, MONTHS};
 use kehu_http::AppState;
 use serde::Deserialize;
@@ -86,14 +83,7 @@ pub async fn dashboard(
         Err(e) => return page.error(e),
     };
     let zh = tr.locale == Locale::ZhCn;
-    let users: HashMap<UserId, String> = state
-        .store
-        .users()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
+    let users = crate::pages::user_names(&state).await;
     let this_month = d.revenue_by_month.last().copied().unwrap_or_default();
     let last_month = d
         .revenue_by_month

@@ -10,12 +10,12 @@ use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use kehu_domain::inputs::CustomerInput;
-use kehu_domain::{Customer, CustomerId, UserId};
+use kehu_domain::{Customer, CustomerId};
 use kehu_http::AppState;
 use serde::Deserialize;
 
 use crate::i18n::Tr;
-use crate::pages::{money, region, render, store_error_text, Me, Page};
+use crate::pages::{money, region, render, store_error_text, user_names, Me, Page};
 
 pub struct GroupView {
     reason: String,
@@ -32,17 +32,6 @@ struct DuplicatesPage {
     me: Option<Me>,
     section: &'static str,
     groups: Vec<GroupView>,
-}
-
-async fn user_names(state: &AppState) -> HashMap<UserId, String> {
-    state
-        .store
-        .users()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect()
 }
 
 pub async fn duplicates(State(state): State<AppState>, page: Page) -> Response {

@@ -120,6 +120,18 @@ pub fn money(minor: i64) -> String {
     format!("{}¥{grouped}.{fen:02}", if neg { "-" } else { "" })
 }
 
+/// Display names of every user, for "owner" and "by" columns.
+pub(crate) async fn user_names(state: &AppState) -> std::collections::HashMap<UserId, String> {
+    state
+        .store
+        .users()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect()
+}
+
 pub(crate) fn render(t: impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),

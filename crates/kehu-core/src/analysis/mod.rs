@@ -641,8 +641,8 @@ pub fn compute(
     })
 }
 
-/// What a database run did.
-#[derive(Debug, Clone, Serialize)]
+/// What a database run did (also the API's answer to a run on demand).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RunReport {
     pub run_id: i64,
     pub customers: u64,
@@ -651,6 +651,7 @@ pub struct RunReport {
     pub load_ms: u64,
     pub compute_ms: u64,
     pub save_ms: u64,
+    /// Why there is no CLV, when the data cannot support the models.
     pub clv_error: Option<String>,
 }
 
