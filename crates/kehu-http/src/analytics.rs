@@ -85,7 +85,7 @@ pub async fn start_in_background(state: &AppState, config: AnalysisConfig) -> bo
     let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
     let background = state.clone();
     tokio::spawn(async move {
-        let Ok(_running) = background.analysis.try_lock() else {
+        let Some(_running) = background.analysis.try_start() else {
             return;
         };
         let _ = started_tx.send(());
@@ -98,13 +98,34 @@ pub async fn start_in_background(state: &AppState, config: AnalysisConfig) -> bo
 }
 
 /// Only one run at a time: a second one waits for nothing and is refused.
+/// Asking whether a run goes on never takes the guard itself, so a page
+/// that asks cannot keep a run from starting.
 #[derive(Default)]
-pub struct AnalysisGuard(tokio::sync::Mutex<()>);
+pub struct AnalysisGuard(std::sync::atomic::AtomicBool);
+
+/// Held while a run goes on; dropping it lets the next run start.
+pub struct Running<'a>(&'a AnalysisGuard);
 
 impl AnalysisGuard {
-    /// Holds the guard while a run goes on; `Err` when one is running.
-    pub fn try_lock(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, tokio::sync::TryLockError> {
-        self.0.try_lock()
+    /// Holds the guard while a run goes on; `None` when one is running.
+    pub fn try_start(&self) -> Option<Running<'_>> {
+        use std::sync::atomic::Ordering;
+        self.0
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| Running(self))
+    }
+
+    /// Whether a run goes on now. A run lets go only after it committed,
+    /// so results read after a `false` here include the last run.
+    pub fn is_running(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0 .0.store(false, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -268,7 +289,7 @@ pub async fn run(
         }
         config.clv.monthly_discount_rate = d;
     }
-    let Ok(_running) = state.analysis.try_lock() else {
+    let Some(_running) = state.analysis.try_start() else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "running",
@@ -301,7 +322,7 @@ pub async fn schedule(state: AppState, every: Duration) {
             }
         };
         if due {
-            if let Ok(_running) = state.analysis.try_lock() {
+            if let Some(_running) = state.analysis.try_start() {
                 match analysis::run_on_store(&state.store, &AnalysisConfig::new(today)).await {
                     Ok(r) => {
                         tracing::info!(

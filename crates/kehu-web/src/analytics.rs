@@ -129,6 +129,10 @@ async fn analytics_page(
     let lang = tr.lang();
     let zh = lang.starts_with("zh");
     let is_admin = page.me.user.role == kehu_domain::Role::Admin;
+    // Asked before the latest run is read: a run that ends in between has
+    // committed by the time it lets go, so the page shows either "running"
+    // or its results, never neither.
+    let running = state.analysis.is_running();
     // The run's settings are for everyone; its company-wide figures only
     // for admins.
     let run = match state.store.latest_analysis_run().await {
@@ -144,13 +148,7 @@ async fn analytics_page(
         Err(e) => return page.error(e),
     };
     let summary = run.as_ref().filter(|_| is_admin).map(|r| &r.summary);
-    let flash = flash.or_else(|| {
-        state
-            .analysis
-            .try_lock()
-            .is_err()
-            .then(|| tr.t("analytics.running").to_owned())
-    });
+    let flash = flash.or_else(|| running.then(|| tr.t("analytics.running").to_owned()));
 
     let kpis = vec![
         (
@@ -474,7 +472,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Form(f): Form<RunFor
             "only admins run the analysis",
         ));
     }
-    if state.analysis.try_lock().is_err() {
+    if state.analysis.is_running() {
         return Redirect::to("/analytics").into_response();
     }
     let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
