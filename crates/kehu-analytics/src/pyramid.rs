@@ -263,6 +263,16 @@ pub struct PyramidAnalysis {
     pub members: Vec<PyramidMember>,
 }
 
+/// The layer of a value given the lowest values still in the head and in
+/// the waist (a run's `head_min_value_minor` and `waist_min_value_minor`).
+pub fn layer_of(value_minor: i64, head_min: Option<i64>, waist_min: Option<i64>) -> PyramidLayer {
+    match (head_min, waist_min) {
+        (Some(h), _) if value_minor >= h => PyramidLayer::Head,
+        (_, Some(w)) if value_minor >= w => PyramidLayer::Waist,
+        _ => PyramidLayer::Tail,
+    }
+}
+
 /// Rank customer values into the pyramid.
 pub fn analyze(values: &[CustomerValue], config: &PyramidConfig) -> Result<PyramidAnalysis> {
     config.validate()?;
@@ -277,17 +287,12 @@ pub fn analyze(values: &[CustomerValue], config: &PyramidConfig) -> Result<Pyram
     // `head_end`-th largest value.
     let head_min = head_end.checked_sub(1).map(|i| sorted[i]);
     let waist_min = waist_end.checked_sub(1).map(|i| sorted[i]);
-    let layer_of = |v: i64| match (head_min, waist_min) {
-        (Some(h), _) if v >= h => PyramidLayer::Head,
-        (_, Some(w)) if v >= w => PyramidLayer::Waist,
-        _ => PyramidLayer::Tail,
-    };
     let members: Vec<PyramidMember> = values
         .iter()
         .map(|v| PyramidMember {
             customer_id: v.customer_id,
             value_minor: v.value_minor,
-            layer: layer_of(v.value_minor),
+            layer: layer_of(v.value_minor, head_min, waist_min),
         })
         .collect();
 

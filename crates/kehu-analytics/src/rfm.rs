@@ -459,6 +459,31 @@ pub fn score(values: &[RfmValues]) -> (Vec<RfmRecord>, Option<RfmBreakpoints>) {
     (records, Some(breakpoints))
 }
 
+/// Score measured values against given breakpoints (those of an earlier
+/// run): the scores that run would have given these values. Records keep
+/// the order of `values`.
+pub fn score_with(values: &[RfmValues], breakpoints: &RfmBreakpoints) -> Vec<RfmRecord> {
+    let rc = breakpoints.recency_days.map(i64::saturating_neg);
+    values
+        .iter()
+        .map(|v| {
+            let scores = RfmScores {
+                r: quintile_score(v.recency_days.saturating_neg(), &rc),
+                f: quintile_score(i64::from(v.frequency), &breakpoints.frequency),
+                m: quintile_score(v.monetary_minor, &breakpoints.monetary_minor),
+            };
+            RfmRecord {
+                customer_id: v.customer_id,
+                recency_days: v.recency_days,
+                frequency: v.frequency,
+                monetary_minor: v.monetary_minor,
+                scores,
+                segment: RfmSegment::from_scores(scores),
+            }
+        })
+        .collect()
+}
+
 /// RFM from an order stream: measure, score, segment.
 pub fn analyze_orders(orders: &[Order], config: &RfmConfig) -> Result<RfmAnalysis> {
     let values = values_from_orders(orders, config)?;

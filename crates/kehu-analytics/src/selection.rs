@@ -272,33 +272,124 @@ pub struct SelectionRecord {
     pub explanation: Vec<Contribution>,
 }
 
-struct Normalizer {
-    sorted: Vec<f64>,
-    min: f64,
-    max: f64,
+/// The values of one indicator over the customers of a run, as far as
+/// normalisation needs them: each distinct value with the share of values
+/// strictly below it and at or below it.
+///
+/// Built from a whole column it is exact. [`Distribution::compress`] keeps
+/// at most a given number of those values (the smallest, the largest and
+/// evenly spaced ranks between), which is what a run stores so that a later
+/// refresh can place a changed customer in the run's distribution: between
+/// two kept values the percentile is interpolated linearly, so it is off by
+/// at most the share of values between them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Distribution {
+    /// Distinct values, ascending.
+    values: Vec<f64>,
+    /// Share of values strictly below `values[i]`.
+    below: Vec<f64>,
+    /// Share of values at or below `values[i]`.
+    upto: Vec<f64>,
 }
 
-impl Normalizer {
-    fn new(raw: impl Iterator<Item = f64>) -> Self {
-        let mut sorted: Vec<f64> = raw.collect();
+impl Distribution {
+    /// The exact distribution of `raw` (non-finite values are left out).
+    pub fn new(raw: impl Iterator<Item = f64>) -> Self {
+        let mut sorted: Vec<f64> = raw.filter(|v| v.is_finite()).collect();
         sorted.sort_unstable_by(f64::total_cmp);
-        let min = sorted.first().copied().unwrap_or(0.0);
-        let max = sorted.last().copied().unwrap_or(0.0);
-        Self { sorted, min, max }
+        let n = sorted.len() as f64;
+        let mut d = Self::default();
+        let mut i = 0;
+        while i < sorted.len() {
+            let v = sorted[i];
+            let mut j = i + 1;
+            while j < sorted.len() && sorted[j] == v {
+                j += 1;
+            }
+            d.values.push(v);
+            d.below.push(i as f64 / n);
+            d.upto.push(j as f64 / n);
+            i = j;
+        }
+        d
+    }
+
+    /// At most `max_values` of the distinct values (at least 2): the
+    /// smallest, the largest, and the first value reaching each of the
+    /// evenly spaced shares between.
+    pub fn compress(&self, max_values: usize) -> Self {
+        let len = self.values.len();
+        let max_values = max_values.max(2);
+        if len <= max_values {
+            return self.clone();
+        }
+        let mut keep = Vec::with_capacity(max_values);
+        keep.push(0);
+        let steps = (max_values - 1) as f64;
+        let mut next = 1.0;
+        for i in 1..len - 1 {
+            if self.upto[i] * steps >= next {
+                keep.push(i);
+                next = (self.upto[i] * steps).floor() + 1.0;
+            }
+        }
+        keep.push(len - 1);
+        keep.truncate(max_values - 1);
+        if keep.last() != Some(&(len - 1)) {
+            keep.push(len - 1);
+        }
+        Self {
+            values: keep.iter().map(|&i| self.values[i]).collect(),
+            below: keep.iter().map(|&i| self.below[i]).collect(),
+            upto: keep.iter().map(|&i| self.upto[i]).collect(),
+        }
+    }
+
+    /// Number of distinct values kept.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether no value is known.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    fn min(&self) -> f64 {
+        self.values.first().copied().unwrap_or(0.0)
+    }
+
+    fn max(&self) -> f64 {
+        self.values.last().copied().unwrap_or(0.0)
+    }
+
+    /// The mid-rank percentile of `x`, 0-100.
+    fn percentile(&self, x: f64) -> f64 {
+        let i = self.values.partition_point(|v| *v < x);
+        let share = if i < self.values.len() && self.values[i] == x {
+            (self.below[i] + self.upto[i]) / 2.0
+        } else if i == 0 {
+            0.0
+        } else if i == self.values.len() {
+            1.0
+        } else {
+            // Between two kept values: exact when every distinct value is
+            // kept (then upto[i - 1] == below[i]), interpolated otherwise.
+            let (lo, hi) = (self.values[i - 1], self.values[i]);
+            let t = (x - lo) / (hi - lo);
+            self.upto[i - 1] + t * (self.below[i] - self.upto[i - 1])
+        };
+        100.0 * share
     }
 
     fn normalize(&self, x: f64, method: Normalization) -> f64 {
-        if self.max <= self.min {
+        let (min, max) = (self.min(), self.max());
+        if max <= min {
             return 50.0;
         }
         match method {
-            Normalization::MinMax => 100.0 * (x - self.min) / (self.max - self.min),
-            Normalization::Percentile => {
-                let below = self.sorted.partition_point(|v| *v < x);
-                let upto = self.sorted.partition_point(|v| *v <= x);
-                let equal = (upto - below) as f64;
-                100.0 * (below as f64 + equal / 2.0) / self.sorted.len() as f64
-            }
+            Normalization::MinMax => 100.0 * (x - min) / (max - min),
+            Normalization::Percentile => self.percentile(x),
         }
     }
 }
@@ -331,6 +422,39 @@ pub fn score_columns(
     columns: &BTreeMap<String, Vec<Option<f64>>>,
     config: &SelectionConfig,
 ) -> Result<ColumnScores> {
+    score_columns_in(n, columns, config, &distributions(columns, config))
+}
+
+/// The exact distribution of each configured indicator's column, by name
+/// (indicators without a column have none).
+pub fn distributions(
+    columns: &BTreeMap<String, Vec<Option<f64>>>,
+    config: &SelectionConfig,
+) -> BTreeMap<String, Distribution> {
+    config
+        .value
+        .iter()
+        .chain(&config.capability)
+        .filter_map(|ind| {
+            let col = columns.get(&ind.name)?;
+            Some((
+                ind.name.clone(),
+                Distribution::new(col.iter().flatten().copied()),
+            ))
+        })
+        .collect()
+}
+
+/// [`score_columns`] with every value normalised within given
+/// distributions instead of its own column's: a run's stored distributions
+/// score the customers of a later refresh as the run would have. An
+/// indicator without a distribution is missing for everyone.
+pub fn score_columns_in(
+    n: usize,
+    columns: &BTreeMap<String, Vec<Option<f64>>>,
+    config: &SelectionConfig,
+    distributions: &BTreeMap<String, Distribution>,
+) -> Result<ColumnScores> {
     config.validate()?;
     let indicators: Vec<(&Indicator, f64)> = [&config.value, &config.capability]
         .into_iter()
@@ -350,11 +474,10 @@ pub fn score_columns(
     let column_of = |name: &str| columns.get(name).map(Vec::as_slice);
     let mut normalized = vec![0.0; n * k];
     for (j, (ind, _)) in indicators.iter().enumerate() {
-        let Some(col) = column_of(&ind.name) else {
+        let (Some(col), Some(norm)) = (column_of(&ind.name), distributions.get(&ind.name)) else {
             continue;
         };
         let finite = |x: &Option<f64>| x.filter(|v| v.is_finite());
-        let norm = Normalizer::new(col.iter().filter_map(finite));
         for (i, x) in col.iter().enumerate() {
             if let Some(x) = finite(x) {
                 let s = norm.normalize(x, config.normalization);
@@ -513,6 +636,49 @@ mod tests {
         assert!((r[2].explanation[0].normalized - 100.0 * 2.5 / 3.0).abs() < 1e-9);
         assert_eq!(r[0].capability_score, 50.0);
         assert_eq!(r[0].explanation[1].normalized, 50.0);
+    }
+
+    fn column(values: &[Option<f64>]) -> BTreeMap<String, Vec<Option<f64>>> {
+        [("revenue".to_owned(), values.to_vec())].into()
+    }
+
+    #[test]
+    fn scoring_in_the_runs_own_distributions_gives_the_runs_scores() {
+        let mut c = config();
+        c.normalization = Normalization::Percentile;
+        let raw: Vec<Option<f64>> = (0..200)
+            .map(|i| (i % 7 != 0).then_some(f64::from(i % 37) * 10.0))
+            .collect();
+        let cols = column(&raw);
+        let full = score_columns(raw.len(), &cols, &c).unwrap();
+        // Few distinct values: compressing keeps them all, and scoring a
+        // subset of the customers in the stored distribution reproduces
+        // their scores exactly.
+        let stored: BTreeMap<_, _> = distributions(&cols, &c)
+            .into_iter()
+            .map(|(k, d)| (k, d.compress(1000)))
+            .collect();
+        let subset: Vec<usize> = vec![0, 3, 17, 199];
+        let sub = column(&subset.iter().map(|&i| raw[i]).collect::<Vec<_>>());
+        let again = score_columns_in(subset.len(), &sub, &c, &stored).unwrap();
+        for (j, &i) in subset.iter().enumerate() {
+            assert_eq!(again.value_score[j], full.value_score[i], "customer {i}");
+            assert_eq!(again.quadrant[j], full.quadrant[i]);
+        }
+    }
+
+    #[test]
+    fn a_compressed_distribution_is_off_by_at_most_the_share_between_kept_values() {
+        // 10,000 distinct values kept as 101: percentiles within 1 point.
+        let values: Vec<f64> = (0..10_000).map(|i| f64::from(i).powf(1.5)).collect();
+        let exact = Distribution::new(values.iter().copied());
+        let small = exact.compress(101);
+        assert!(small.len() <= 101);
+        assert_eq!((small.min(), small.max()), (exact.min(), exact.max()));
+        for x in values.iter().step_by(37).chain([&-1.0, &1e9]) {
+            let (a, b) = (exact.percentile(*x), small.percentile(*x));
+            assert!((a - b).abs() <= 1.0, "x {x}: exact {a}, compressed {b}");
+        }
     }
 
     #[test]

@@ -28,8 +28,9 @@ pub struct ServeArgs {
     #[arg(long, env = "KEHU_SECURE_COOKIES")]
     pub secure_cookies: bool,
     /// How often to check whether today's customer value analysis is due
-    /// (it runs once a day, and at start when due); 0 turns it off.
-    #[arg(long, env = "KEHU_ANALYSIS_EVERY_MINUTES", default_value_t = 60)]
+    /// (it runs once a day, and at start when due) and otherwise refresh
+    /// it for the customers whose orders changed; 0 turns both off.
+    #[arg(long, env = "KEHU_ANALYSIS_EVERY_MINUTES", default_value_t = 5)]
     pub analysis_every_minutes: u64,
 }
 
@@ -191,6 +192,12 @@ pub struct AnalyzeArgs {
     /// Folder for customers.csv and summary.json (with --orders).
     #[arg(long, requires = "orders")]
     pub out: Option<std::path::PathBuf>,
+    /// Only bring the latest run up to date for the customers whose
+    /// orders changed (and new customers) since it or the previous
+    /// refresh, scored with that run's breakpoints, thresholds, models and
+    /// distributions on its as-of day.
+    #[arg(long, conflicts_with_all = ["orders", "as_of", "calibration_end"])]
+    pub refresh: bool,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -265,6 +272,22 @@ async fn analyze(url: &str, args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let store = app::open_store(url).await?;
     let started = std::time::Instant::now();
+    if args.refresh {
+        let r = analysis::refresh_on_store(&store).await?;
+        println!(
+            "refreshed run {} (as of {}) for {} changed customers, {} orders in {:.2} s (load {:.2} s, compute {:.2} s, save {:.2} s); {} lifecycle stage changes",
+            r.run_id,
+            r.as_of,
+            r.customers,
+            r.orders,
+            started.elapsed().as_secs_f64(),
+            r.load_ms as f64 / 1000.0,
+            r.compute_ms as f64 / 1000.0,
+            r.save_ms as f64 / 1000.0,
+            r.stage_changes
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let r = analysis::run_on_store(&store, &config).await?;
     println!(
         "analysed {} customers, {} orders as of {as_of} in {:.2} s (load {:.2} s, compute {:.2} s, save {:.2} s); {} lifecycle stage changes; run {}",

@@ -7,7 +7,9 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use kehu_core::analysis::{self, AnalysisConfig, AnalysisError, Contribution, RunReport};
+use kehu_core::analysis::{
+    self, AnalysisConfig, AnalysisError, Contribution, RefreshReport, RunReport,
+};
 use kehu_domain::CustomerId;
 use kehu_storage::{AnalysisRun, AnalyticsOverview, CustomerAnalytics, LifecycleChange};
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,19 @@ impl OverviewCache {
         Ok(o)
     }
 
+    /// Gathers the company-wide overview of run `run_id` again and keeps
+    /// it: after a refresh, which changes the run's results in place.
+    /// Pages go on showing the previous one until it is ready.
+    pub async fn regather(
+        &self,
+        everyone: kehu_storage::Scoped<'_>,
+        run_id: i64,
+    ) -> kehu_storage::StoreResult<()> {
+        let o = everyone.analytics_overview(AT_RISK_SHOWN).await?;
+        *self.lock() = Some((run_id, o));
+        Ok(())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<(i64, AnalyticsOverview)>> {
         self.0
             .lock()
@@ -61,21 +76,42 @@ impl OverviewCache {
 /// After a run: gathers the company-wide overview in the background, so the
 /// first admin to open the analytics page does not wait for it.
 pub fn warm_overview(state: &AppState, run_id: i64) {
+    gather_overview(state, run_id, false);
+}
+
+/// Company-wide reads on behalf of the system.
+fn everyone() -> kehu_domain::Actor {
+    kehu_domain::Actor {
+        user_id: kehu_domain::UserId(0),
+        role: kehu_domain::Role::Admin,
+        team_id: None,
+    }
+}
+
+fn gather_overview(state: &AppState, run_id: i64, again: bool) {
     let state = state.clone();
     tokio::spawn(async move {
-        let everyone = kehu_domain::Actor {
-            user_id: kehu_domain::UserId(0),
-            role: kehu_domain::Role::Admin,
-            team_id: None,
+        let scoped = state.store.scoped(everyone());
+        let gathered = if again {
+            state.overviews.regather(scoped, run_id).await
+        } else {
+            state.overviews.get(scoped, Some(run_id)).await.map(|_| ())
         };
-        if let Err(e) = state
-            .overviews
-            .get(state.store.scoped(everyone), Some(run_id))
-            .await
-        {
+        if let Err(e) = gathered {
             tracing::warn!(error = %e, "cannot gather the analytics overview");
         }
     });
+}
+
+/// Refreshes the latest run for the customers whose orders changed since
+/// (see [`analysis::refresh_on_store`]) and, when there were any, gathers
+/// the company overview again in the background.
+pub async fn refresh(state: &AppState) -> Result<analysis::RefreshReport, AnalysisError> {
+    let report = analysis::refresh_on_store(&state.store).await?;
+    if report.customers > 0 {
+        gather_overview(state, report.run_id, true);
+    }
+    Ok(report)
 }
 
 /// Starts a run in the background and returns once it holds the guard
@@ -303,9 +339,37 @@ pub async fn run(
     Ok(axum::Json(report))
 }
 
+#[utoipa::path(post, path = "/api/v1/analytics/refresh", tag = "analytics",
+    responses((status = 200, body = RefreshReport), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "a run is in progress"),
+        (status = 422, body = ErrorBody, description = "no run to refresh")))]
+/// Brings the latest run's results up to date now (admins) for the
+/// customers whose orders changed, and new customers, since the run or the
+/// previous refresh: they are scored with the run's breakpoints,
+/// thresholds, models and distributions on its as-of day. The server does
+/// this by itself between daily runs; the next full run re-derives
+/// everything company-wide.
+pub async fn refresh_now(
+    State(state): State<AppState>,
+    auth: Authed,
+) -> ApiResult<axum::Json<RefreshReport>> {
+    if !auth.actor.is_admin() {
+        return Err(ApiError::forbidden("only admins run the analysis"));
+    }
+    let Some(_running) = state.analysis.try_start() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "running",
+            "an analysis run is in progress",
+        ));
+    };
+    Ok(axum::Json(refresh(&state).await.map_err(analysis_error)?))
+}
+
 /// Runs the analysis once a day: whenever the latest run describes an
 /// earlier day than today (in the analysis time zone), checking every
-/// `every`.
+/// `every`; on the other checks it refreshes the latest run for the
+/// customers whose orders changed since.
 pub async fn schedule(state: AppState, every: Duration) {
     // A restarted server gathers the latest run's overview once.
     if let Ok(Some(run)) = state.store.latest_analysis_run().await {
@@ -313,14 +377,28 @@ pub async fn schedule(state: AppState, every: Duration) {
     }
     loop {
         let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
-        let due = match state.store.latest_analysis_run().await {
-            Ok(Some(run)) => run.as_of < today,
-            Ok(None) => state.store.count_customers().await.unwrap_or(0) > 0,
+        let (due, refreshable) = match state.store.latest_analysis_run().await {
+            Ok(Some(run)) => (run.as_of < today, run.as_of == today),
+            Ok(None) => (state.store.count_customers().await.unwrap_or(0) > 0, false),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the latest analysis run");
-                false
+                (false, false)
             }
         };
+        if refreshable {
+            if let Some(_running) = state.analysis.try_start() {
+                match refresh(&state).await {
+                    Ok(r) if r.customers > 0 => tracing::info!(
+                        customers = r.customers,
+                        orders = r.orders,
+                        ms = r.load_ms + r.compute_ms + r.save_ms,
+                        "analysis refreshed for changed customers"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "analysis refresh failed"),
+                }
+            }
+        }
         if due {
             if let Some(_running) = state.analysis.try_start() {
                 match analysis::run_on_store(&state.store, &AnalysisConfig::new(today)).await {

@@ -154,6 +154,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(analytics::customer_analytics))
         .routes(routes!(analytics::latest))
         .routes(routes!(analytics::run))
+        .routes(routes!(analytics::refresh_now))
         .routes(routes!(files::import_file))
         .routes(routes!(files::export))
         .routes(routes!(healthz))

@@ -28,8 +28,14 @@ fn grouped() -> String {
     )
 }
 
-/// Recomputes the aggregates of one customer from its orders.
-pub(crate) async fn recompute(conn: &mut AnyConnection, id: CustomerId) -> StoreResult<()> {
+/// Recomputes the aggregates of one customer from its orders and stamps
+/// `orders_changed_at` with `now_ms` (a refresh of the analytics re-scores
+/// customers stamped since the run it builds on).
+pub(crate) async fn recompute(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    now_ms: i64,
+) -> StoreResult<()> {
     let r = Sql::new(&format!(
         "SELECT MIN(order_date) AS first_d, MAX(order_date) AS last_d, \
          CAST(COUNT(*) AS BIGINT) AS n, CAST(COUNT(DISTINCT order_date) AS BIGINT) AS days, \
@@ -51,10 +57,15 @@ pub(crate) async fn recompute(conn: &mut AnyConnection, id: CustomerId) -> Store
         total_profit: r.try_get("profit")?,
         profit_order_count: r.try_get("profit_n")?,
     };
-    write(conn, id, &a).await
+    write(conn, id, &a, now_ms).await
 }
 
-async fn write(conn: &mut AnyConnection, id: CustomerId, a: &Aggregates) -> StoreResult<()> {
+async fn write(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    a: &Aggregates,
+    now_ms: i64,
+) -> StoreResult<()> {
     let d = |d: Option<chrono::NaiveDate>| d.map(crate::rows::date_text).unwrap_or_default();
     Sql::new("UPDATE customers SET first_order_date = ")
         .bind(d(a.first_order_date))
@@ -70,6 +81,8 @@ async fn write(conn: &mut AnyConnection, id: CustomerId, a: &Aggregates) -> Stor
         .bind(a.total_profit)
         .push(", profit_order_count = ")
         .bind(a.profit_order_count)
+        .push(", orders_changed_at = ")
+        .bind(now_ms)
         .push(" WHERE id = ")
         .bind(id.0)
         .query()
@@ -141,15 +154,17 @@ impl Store {
     /// Recomputes the aggregates of all customers set-based; for repairs and
     /// after bulk loads that wrote orders without them.
     pub async fn recompute_all_aggregates(&self) -> StoreResult<u64> {
+        let now = self.now_ms();
         let mut tx = self.begin_write().await?;
-        let n = recompute_all(&mut tx.tx).await?;
+        let n = recompute_all(&mut tx.tx, now).await?;
         tx.commit().await?;
         Ok(n)
     }
 }
 
-/// The set-based recomputation, in the caller's transaction.
-pub(crate) async fn recompute_all(conn: &mut AnyConnection) -> StoreResult<u64> {
+/// The set-based recomputation, in the caller's transaction; every
+/// customer counts as changed at `now_ms`.
+pub(crate) async fn recompute_all(conn: &mut AnyConnection, now_ms: i64) -> StoreResult<u64> {
     // A correlated UPDATE reads the orders index once per customer; both
     // engines accept this form, unlike UPDATE … FROM which SQLite took late.
     let sub = |expr: &str| {
@@ -159,7 +174,7 @@ pub(crate) async fn recompute_all(conn: &mut AnyConnection) -> StoreResult<u64> 
         "UPDATE customers SET first_order_date = COALESCE({}, ''), \
          last_order_date = COALESCE({}, ''), order_count = {}, purchase_days = {}, \
          total_amount = COALESCE({}, 0), total_profit = COALESCE({}, 0), \
-         profit_order_count = {}",
+         profit_order_count = {}, orders_changed_at = {now_ms}",
         sub("MIN(o.order_date)"),
         sub("MAX(o.order_date)"),
         sub("CAST(COUNT(*) AS BIGINT)"),

@@ -95,6 +95,18 @@ pub struct AnalysisRun {
     pub summary: serde_json::Value,
 }
 
+/// A refresh's record: the customers of run `run_id` it re-scored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisRefresh {
+    pub run_id: i64,
+    pub refreshed_at: DateTime<Utc>,
+    /// When it began reading; the next refresh starts there.
+    pub read_from: i64,
+    pub customers: i64,
+    pub orders: i64,
+    pub duration_ms: i64,
+}
+
 /// What selection scoring reads about our relationship with a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelationshipFacts {
@@ -113,13 +125,7 @@ impl Store {
     /// read them (refunds are negative amounts), in id order.
     pub async fn analysis_orders(&self, up_to: NaiveDate) -> StoreResult<Vec<Order>> {
         let up_to = up_to.to_string();
-        // Days since 1970-01-01 as an integer: no date text to allocate
-        // and parse per order.
-        let day = match self.engine() {
-            crate::Engine::Sqlite => "CAST(julianday(order_date) - 2440587.5 AS BIGINT)",
-            crate::Engine::Postgres => "(CAST(order_date AS DATE) - DATE '1970-01-01')",
-        };
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let day = self.order_day();
         let mut out = Vec::new();
         let mut after = 0i64;
         loop {
@@ -139,22 +145,64 @@ impl Store {
             after = last.try_get("id")?;
             out.reserve(rows.len());
             for r in &rows {
-                let day: i64 = r.try_get("day")?;
-                let date = epoch
-                    .checked_add_signed(chrono::Duration::days(day))
-                    .ok_or_else(|| StoreError::Corrupt(format!("order day {day}")))?;
-                out.push(Order {
-                    customer_id: r.try_get("customer_id")?,
-                    date,
-                    amount_minor: r.try_get("amount")?,
-                    cost_minor: r.try_get("cost")?,
-                });
+                out.push(analysis_order(r)?);
             }
             if (rows.len() as i64) < ORDERS_PER_READ {
                 break;
             }
         }
         Ok(out)
+    }
+
+    /// Days since 1970-01-01 of `order_date`, as an integer: no date text
+    /// to allocate and parse per order.
+    fn order_day(&self) -> &'static str {
+        match self.engine() {
+            crate::Engine::Sqlite => "CAST(julianday(order_date) - 2440587.5 AS BIGINT)",
+            crate::Engine::Postgres => "(CAST(order_date AS DATE) - DATE '1970-01-01')",
+        }
+    }
+
+    /// The completed orders dated on or before `up_to` of the given
+    /// customers, as [`Store::analysis_orders`] reads them.
+    pub async fn analysis_orders_of(
+        &self,
+        customers: &[i64],
+        up_to: NaiveDate,
+    ) -> StoreResult<Vec<Order>> {
+        let up_to = up_to.to_string();
+        let mut out = Vec::new();
+        for ids in customers.chunks(IDS_PER_QUERY) {
+            let mut sql = Sql::new(&format!(
+                "SELECT customer_id, {} AS day, amount, cost FROM orders \
+                 WHERE status = 'completed' AND order_date <= ",
+                self.order_day()
+            ));
+            sql.bind(up_to.as_str())
+                .push(" AND customer_id IN (")
+                .bind_list(ids.iter().copied())
+                .push(") ORDER BY id");
+            for r in &sql.query().fetch_all(self.pool()).await? {
+                out.push(analysis_order(r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Customers whose counted orders changed at or after `since_ms`, and
+    /// customers created then, ascending.
+    pub async fn customers_changed_since(&self, since_ms: i64) -> StoreResult<Vec<i64>> {
+        Sql::new("SELECT id FROM customers WHERE orders_changed_at >= ")
+            .bind(since_ms)
+            .push(" UNION SELECT id FROM customers WHERE created_at >= ")
+            .bind(since_ms)
+            .push(" ORDER BY id")
+            .query()
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| r.try_get("id").map_err(StoreError::from))
+            .collect()
     }
 
     /// Every customer id, ascending.
@@ -176,23 +224,56 @@ impl Store {
         since_ms: i64,
         until_ms: i64,
     ) -> StoreResult<Vec<RelationshipFacts>> {
-        let contacts = Sql::new(
+        self.relationship_facts_in(since_ms, until_ms, None).await
+    }
+
+    /// [`Store::relationship_facts`] of the given customers only.
+    pub async fn relationship_facts_of(
+        &self,
+        customers: &[i64],
+        since_ms: i64,
+        until_ms: i64,
+    ) -> StoreResult<Vec<RelationshipFacts>> {
+        let mut out = Vec::new();
+        for ids in customers.chunks(IDS_PER_QUERY) {
+            out.extend(
+                self.relationship_facts_in(since_ms, until_ms, Some(ids))
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn relationship_facts_in(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        only: Option<&[i64]>,
+    ) -> StoreResult<Vec<RelationshipFacts>> {
+        let restrict = |sql: &mut Sql, joiner: &str| {
+            if let Some(ids) = only {
+                sql.push(joiner)
+                    .push("customer_id IN (")
+                    .bind_list(ids.iter().copied())
+                    .push(")");
+            }
+        };
+        let mut sql = Sql::new(
             "SELECT customer_id, COUNT(*) AS contacts, MAX(CASE WHEN is_key_decision_maker = 1 THEN \
              CASE closeness WHEN 'close' THEN 3 WHEN 'regular' THEN 2 WHEN 'initial' THEN 1 \
-             ELSE 0 END ELSE 0 END) AS closeness FROM contacts GROUP BY customer_id",
-        )
-        .query()
-        .fetch_all(self.pool())
-        .await?;
-        let interactions =
-            Sql::new("SELECT customer_id, COUNT(*) AS n FROM interactions WHERE occurred_at >= ")
-                .bind(since_ms)
-                .push(" AND occurred_at < ")
-                .bind(until_ms)
-                .push(" GROUP BY customer_id")
-                .query()
-                .fetch_all(self.pool())
-                .await?;
+             ELSE 0 END ELSE 0 END) AS closeness FROM contacts",
+        );
+        restrict(&mut sql, " WHERE ");
+        sql.push(" GROUP BY customer_id");
+        let contacts = sql.query().fetch_all(self.pool()).await?;
+        let mut sql =
+            Sql::new("SELECT customer_id, COUNT(*) AS n FROM interactions WHERE occurred_at >= ");
+        sql.bind(since_ms)
+            .push(" AND occurred_at < ")
+            .bind(until_ms);
+        restrict(&mut sql, " AND ");
+        sql.push(" GROUP BY customer_id");
+        let interactions = sql.query().fetch_all(self.pool()).await?;
         let mut facts: std::collections::BTreeMap<i64, RelationshipFacts> = Default::default();
         for r in &contacts {
             let id: i64 = r.try_get("customer_id")?;
@@ -224,22 +305,35 @@ impl Store {
     /// The stored lifecycle stage of every analysed customer: (id, stage,
     /// since).
     pub async fn lifecycle_states(&self) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
-        Sql::new(
+        let sql = Sql::new(
             "SELECT customer_id, lifecycle_stage, lifecycle_since FROM customer_analytics \
              ORDER BY customer_id",
-        )
-        .query()
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("customer_id")?,
-                r.try_get("lifecycle_stage")?,
-                date(r.try_get::<&str, _>("lifecycle_since")?)?,
-            ))
-        })
-        .collect()
+        );
+        sql.query()
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(lifecycle_state)
+            .collect()
+    }
+
+    /// [`Store::lifecycle_states`] of the given customers only.
+    pub async fn lifecycle_states_of(
+        &self,
+        customers: &[i64],
+    ) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
+        let mut out = Vec::new();
+        for ids in customers.chunks(IDS_PER_QUERY) {
+            let mut sql = Sql::new(
+                "SELECT customer_id, lifecycle_stage, lifecycle_since FROM customer_analytics \
+                 WHERE customer_id IN (",
+            );
+            sql.bind_list(ids.iter().copied()).push(")");
+            for r in &sql.query().fetch_all(self.pool()).await? {
+                out.push(lifecycle_state(r)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Replaces every customer's results with `rows`, records `changes`
@@ -250,11 +344,15 @@ impl Store {
     /// has a single writer, so the rows go first into a staging table in
     /// short transactions (other writes go on in between), and one last
     /// transaction swaps it in, builds its indexes and records the run.
+    /// `read_from` is when the run began reading (a refresh picks up the
+    /// changes from then on) and `pins` what it fixed for refreshes (JSON).
     pub async fn save_analysis(
         &self,
         rows: &[CustomerAnalytics],
         changes: &[LifecycleChange],
         run: &AnalysisRun,
+        read_from: i64,
+        pins: &str,
     ) -> StoreResult<i64> {
         let now = self.now_ms();
         let mut tx =
@@ -294,29 +392,10 @@ impl Store {
                     tx
                 }
             };
-        let changes: Vec<Vec<Arg>> = changes
-            .iter()
-            .map(|c| {
-                vec![
-                    Arg::I64(c.customer_id.0),
-                    Arg::OptText(c.from_stage.clone()),
-                    Arg::Text(c.to_stage.clone()),
-                    Arg::Text(c.changed_on.to_string()),
-                    Arg::I64(now),
-                ]
-            })
-            .collect();
-        insert_rows(
-            &mut tx.tx,
-            "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, changed_on, \
-             recorded_at)",
-            5,
-            changes,
-        )
-        .await?;
+        record_changes(&mut tx, changes, now).await?;
         let id: i64 = Sql::new(
             "INSERT INTO analysis_runs (computed_at, as_of, customers, orders, duration_ms, \
-             summary) VALUES (",
+             read_from, pins, summary) VALUES (",
         )
         .bind(run.computed_at.timestamp_millis())
         .push(", ")
@@ -327,6 +406,10 @@ impl Store {
         .bind(run.orders)
         .push(", ")
         .bind(run.duration_ms)
+        .push(", ")
+        .bind(read_from)
+        .push(", ")
+        .bind(pins)
         .push(", ")
         .bind(run.summary.to_string())
         .push(") RETURNING id")
@@ -341,6 +424,74 @@ impl Store {
             "analysis results saved"
         );
         Ok(id)
+    }
+
+    /// Replaces the results of the customers of `rows` and records
+    /// `changes` and the refresh, in one transaction.
+    pub async fn save_refresh(
+        &self,
+        rows: &[CustomerAnalytics],
+        changes: &[LifecycleChange],
+        refresh: &AnalysisRefresh,
+    ) -> StoreResult<()> {
+        let now = self.now_ms();
+        let mut tx = self.begin_write().await?;
+        for chunk in rows.chunks(IDS_PER_QUERY) {
+            let mut sql = Sql::new("DELETE FROM customer_analytics WHERE customer_id IN (");
+            sql.bind_list(chunk.iter().map(|r| r.customer_id.0))
+                .push(")");
+            sql.query().execute(&mut *tx.tx).await?;
+        }
+        insert_rows_cast(
+            &mut tx.tx,
+            &format!("INSERT INTO customer_analytics ({ANALYTICS_COLS})"),
+            &analytics_types(),
+            rows.iter().map(analytics_values).collect(),
+        )
+        .await?;
+        record_changes(&mut tx, changes, now).await?;
+        Sql::new(
+            "INSERT INTO analysis_refreshes (run_id, refreshed_at, read_from, customers, orders, \
+             duration_ms) VALUES (",
+        )
+        .bind_list([
+            refresh.run_id,
+            refresh.refreshed_at.timestamp_millis(),
+            refresh.read_from,
+            refresh.customers,
+            refresh.orders,
+            refresh.duration_ms,
+        ])
+        .push(")")
+        .query()
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What a refresh of run `run_id` builds on: the run's pins (JSON;
+    /// `None` for runs saved before refreshes existed) and the instant
+    /// from which changes are not yet in its results (the latest read
+    /// start of the run and its refreshes).
+    pub async fn refresh_base(&self, run_id: i64) -> StoreResult<(Option<String>, i64)> {
+        let run = Sql::new("SELECT pins, read_from FROM analysis_runs WHERE id = ")
+            .bind(run_id)
+            .query()
+            .fetch_one(self.pool())
+            .await?;
+        let refreshed: Option<i64> =
+            Sql::new("SELECT MAX(read_from) AS read_from FROM analysis_refreshes WHERE run_id = ")
+                .bind(run_id)
+                .query()
+                .fetch_one(self.pool())
+                .await?
+                .try_get("read_from")?;
+        let from: i64 = run.try_get("read_from")?;
+        Ok((
+            run.try_get("pins")?,
+            refreshed.map_or(from, |r| r.max(from)),
+        ))
     }
 
     /// SQLite: writes `rows` into a fresh staging copy of
@@ -398,6 +549,59 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// Records lifecycle stage changes in the caller's transaction.
+async fn record_changes(
+    tx: &mut crate::WriteTx,
+    changes: &[LifecycleChange],
+    now: i64,
+) -> StoreResult<()> {
+    let changes: Vec<Vec<Arg>> = changes
+        .iter()
+        .map(|c| {
+            vec![
+                Arg::I64(c.customer_id.0),
+                Arg::OptText(c.from_stage.clone()),
+                Arg::Text(c.to_stage.clone()),
+                Arg::Text(c.changed_on.to_string()),
+                Arg::I64(now),
+            ]
+        })
+        .collect();
+    insert_rows(
+        &mut tx.tx,
+        "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, changed_on, \
+         recorded_at)",
+        5,
+        changes,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Customer ids per `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
+
+fn analysis_order(r: &sqlx::any::AnyRow) -> StoreResult<Order> {
+    let day: i64 = r.try_get("day")?;
+    let date = NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(day)))
+        .ok_or_else(|| StoreError::Corrupt(format!("order day {day}")))?;
+    Ok(Order {
+        customer_id: r.try_get("customer_id")?,
+        date,
+        amount_minor: r.try_get("amount")?,
+        cost_minor: r.try_get("cost")?,
+    })
+}
+
+fn lifecycle_state(r: &sqlx::any::AnyRow) -> StoreResult<(i64, String, NaiveDate)> {
+    Ok((
+        r.try_get("customer_id")?,
+        r.try_get("lifecycle_stage")?,
+        date(r.try_get::<&str, _>("lifecycle_since")?)?,
+    ))
 }
 
 /// Where SQLite stages a run's results before swapping them in.

@@ -383,7 +383,7 @@ impl Bulk {
     /// Recomputes the aggregates of existing customers that gained orders.
     pub async fn recompute(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
         for id in ids {
-            crate::aggregates::recompute(&mut self.tx.tx, *id).await?;
+            crate::aggregates::recompute(&mut self.tx.tx, *id, self.now).await?;
         }
         Ok(())
     }

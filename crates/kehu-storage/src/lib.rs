@@ -40,8 +40,8 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use aggregates::AggregateDiff;
 pub use analytics::{
-    AnalysisRun, AnalyticsOverview, AtRisk, CustomerAnalytics, Distribution, LifecycleChange,
-    RelationshipFacts, CLV_BANDS,
+    AnalysisRefresh, AnalysisRun, AnalyticsOverview, AtRisk, CustomerAnalytics, Distribution,
+    LifecycleChange, RelationshipFacts, CLV_BANDS,
 };
 pub use cursor::Cursor;
 pub use customers::{CustomerFilter, CustomerSort, DuplicateMatch, SortDir, MAX_PAGE};

@@ -143,7 +143,7 @@ impl Scoped<'_> {
             extra,
         )
         .await?;
-        recompute(&mut tx.tx, survivor).await?;
+        recompute(&mut tx.tx, survivor, now).await?;
         search::rebuild(&mut tx.tx, survivor).await?;
         let mut after = self.load_customer_unscoped(&mut tx.tx, survivor).await?;
         let actor = Some(self.actor.user_id);

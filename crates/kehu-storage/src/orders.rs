@@ -96,7 +96,7 @@ impl Scoped<'_> {
         sql.bind_list(values.into_iter().map(|(_, v)| v))
             .push(") RETURNING id");
         let id = OrderId(sql.query().fetch_one(&mut *tx.tx).await?.try_get("id")?);
-        recompute(&mut tx.tx, draft.customer_id).await?;
+        recompute(&mut tx.tx, draft.customer_id, now).await?;
         let o = self.load_order(&mut tx.tx, id).await?;
         self.audit(&mut tx.tx, now, Change::created("order", id.0, snap(&o)))
             .await?;
@@ -123,9 +123,9 @@ impl Scoped<'_> {
             .push(" WHERE id = ")
             .bind(id.0);
         sql.query().execute(&mut *tx.tx).await?;
-        recompute(&mut tx.tx, draft.customer_id).await?;
+        recompute(&mut tx.tx, draft.customer_id, now).await?;
         if draft.customer_id != before.customer_id {
-            recompute(&mut tx.tx, before.customer_id).await?;
+            recompute(&mut tx.tx, before.customer_id, now).await?;
         }
         let after = self.load_order(&mut tx.tx, id).await?;
         self.audit(
@@ -144,7 +144,7 @@ impl Scoped<'_> {
         let mut tx = self.store.begin_write().await?;
         let before = self.load_order(&mut tx.tx, id).await?;
         delete_row(&mut tx.tx, "orders", id.0).await?;
-        recompute(&mut tx.tx, before.customer_id).await?;
+        recompute(&mut tx.tx, before.customer_id, now).await?;
         self.audit(
             &mut tx.tx,
             now,

@@ -19,7 +19,7 @@
 
 pub mod offline;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use kehu_analytics::clv::{self, ClvConfig, ClvModels, TimeUnit};
@@ -28,12 +28,15 @@ use kehu_analytics::lifecycle::{
 };
 use kehu_analytics::pyramid::{self, PyramidAnalysis, PyramidBasis, PyramidConfig};
 use kehu_analytics::rfm::{self, RfmBreakpoints, RfmConfig, RfmGrid, RfmSegment};
-use kehu_analytics::selection::{self, Indicator, Normalization, SelectionConfig};
-use kehu_analytics::value_group::{self, MigrationMatrix, ValueGroup, ValueGroupConfig};
+use kehu_analytics::selection::{self, Distribution, Indicator, Normalization, SelectionConfig};
+use kehu_analytics::value_group::{
+    self, MigrationMatrix, ValueGroup, ValueGroupConfig, ValueGroupThresholds,
+};
 use kehu_analytics::{summarize_orders, AnalyticsError, Order, Window};
 use kehu_domain::CustomerId;
 use kehu_storage::{
-    AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts, Store, StoreError,
+    AnalysisRefresh, AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts, Store,
+    StoreError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,7 +53,7 @@ pub enum AnalysisError {
 }
 
 /// Settings of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalysisConfig {
     /// The day the results describe; orders after it are ignored.
     pub as_of: NaiveDate,
@@ -129,7 +132,32 @@ pub struct Inputs<'a> {
     pub relationships: Option<&'a [RelationshipFacts]>,
     /// Stages stored by the previous run.
     pub previous_stages: &'a HashMap<i64, StageState>,
+    /// A refresh: score against what a full run fixed instead of deriving
+    /// cut points, thresholds, models and distributions from these
+    /// customers.
+    pub pins: Option<&'a Pins>,
 }
+
+/// What a full run derives from the whole customer base and a refresh
+/// reuses to score the customers whose orders changed since: RFM
+/// breakpoints, pyramid cut values, A–E thresholds, the fitted CLV models,
+/// and each selection indicator's distribution (at most
+/// [`PINNED_VALUES`] values each, see [`Distribution::compress`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pins {
+    pub rfm: Option<RfmBreakpoints>,
+    pub head_min_minor: Option<i64>,
+    pub waist_min_minor: Option<i64>,
+    pub value_groups: Option<ValueGroupThresholds>,
+    pub clv: Option<ClvModels>,
+    /// The selection settings as scored (without CLV when there is no fit).
+    pub selection: SelectionConfig,
+    pub distributions: BTreeMap<String, Distribution>,
+}
+
+/// Values kept per selection indicator for refreshes: percentiles of a
+/// refresh are within 0.1 points of the full run's.
+pub const PINNED_VALUES: usize = 1000;
 
 /// One customer's results (storage's row, which the API also serves).
 pub type CustomerResult = CustomerAnalytics;
@@ -188,6 +216,8 @@ pub struct Outcome {
     pub summary: Summary,
     /// Repeat summaries the CLV models saw (offline runs write them out).
     pub clv_inputs: Vec<clv::RepeatSummary>,
+    /// What refreshes after this run reuse (the input pins on a refresh).
+    pub pins: Pins,
 }
 
 fn stage_of_key(key: &str) -> Option<LifecycleStage> {
@@ -316,7 +346,20 @@ pub fn compute(
     let summaries = summarize_orders(inputs.orders, &window)?;
     steps.mark("window summaries");
     let rfm_config = RfmConfig::new(as_of, config.window_days)?;
-    let rfm = rfm::analyze_summaries(&summaries, &rfm_config)?;
+    let rfm = match inputs.pins {
+        None => rfm::analyze_summaries(&summaries, &rfm_config)?,
+        Some(p) => {
+            let values = rfm::values_from_summaries(&summaries, &rfm_config)?;
+            rfm::RfmAnalysis {
+                config: rfm_config,
+                breakpoints: p.rfm,
+                records: p
+                    .rfm
+                    .map(|bp| rfm::score_with(&values, &bp))
+                    .unwrap_or_default(),
+            }
+        }
+    };
     let revenue_config = PyramidConfig {
         basis: PyramidBasis::Revenue,
         ..config.pyramid
@@ -335,7 +378,27 @@ pub fn compute(
     };
     let mut pyramid_profit = pyramid::analyze_summaries(&summaries, &profit_config)?;
     steps.mark("rfm and pyramids");
-    let groups = value_group::assign_summaries(&summaries, &config.value_groups)?;
+    let group_config = match inputs.pins {
+        None => config.value_groups,
+        Some(p) => match p.value_groups {
+            Some(t) => ValueGroupConfig {
+                frequency_threshold: Some(t.frequency),
+                order_value_threshold_minor: Some(t.order_value_minor),
+            },
+            // The run had no active customer, so no thresholds: A for
+            // everyone, as it gave (set below).
+            None => ValueGroupConfig {
+                frequency_threshold: Some(f64::MAX),
+                order_value_threshold_minor: Some(f64::MAX),
+            },
+        },
+    };
+    let mut groups = value_group::assign_summaries(&summaries, &group_config)?;
+    if inputs.pins.is_some_and(|p| p.value_groups.is_none()) {
+        for r in &mut groups.records {
+            r.group = ValueGroup::A;
+        }
+    }
     let before = Window::new(
         as_of
             .checked_sub_days(Days::new(u64::from(config.window_days)))
@@ -380,7 +443,13 @@ pub fn compute(
     // CLV: fitted on every purchase day up to the calibration end.
     let clv_inputs =
         clv::calibration_summary(inputs.orders, config.calibration_end, TimeUnit::Weeks)?;
-    let (clv_models, clv_error, predictions) = match clv::fit(&clv_inputs) {
+    let fitted = match inputs.pins {
+        None => clv::fit(&clv_inputs).map_err(|e| e.to_string()),
+        Some(p) => p
+            .clv
+            .ok_or_else(|| "the full run this refresh builds on has no CLV models".to_owned()),
+    };
+    let (clv_models, clv_error, predictions) = match fitted {
         Ok(m) => match clv::predict(
             &m.bg_nbd.params,
             &m.gamma_gamma.params,
@@ -392,7 +461,7 @@ pub fn compute(
             Err(e @ AnalyticsError::InvalidConfig { .. }) => return Err(e.into()),
             Err(e) => (Some(m), Some(e.to_string()), Vec::new()),
         },
-        Err(e) => (None, Some(e.to_string()), Vec::new()),
+        Err(e) => (None, Some(e), Vec::new()),
     };
 
     steps.mark("clv");
@@ -452,9 +521,19 @@ pub fn compute(
         t.0 += 1;
         t.1 += rec.monetary_minor;
     }
-    for m in &pyramid_revenue.members {
-        if let Some(i) = index(m.customer_id) {
-            results[i].pyramid_layer = Some(m.layer.key().to_owned());
+    match inputs.pins {
+        None => {
+            for m in &pyramid_revenue.members {
+                if let Some(i) = index(m.customer_id) {
+                    results[i].pyramid_layer = Some(m.layer.key().to_owned());
+                }
+            }
+        }
+        Some(p) => {
+            for r in results.iter_mut().filter(|r| r.revenue_minor > 0) {
+                let layer = pyramid::layer_of(r.revenue_minor, p.head_min_minor, p.waist_min_minor);
+                r.pyramid_layer = Some(layer.key().to_owned());
+            }
         }
     }
     for g in &groups.records {
@@ -508,11 +587,15 @@ pub fn compute(
     // Selection, when the relationship facts are known.
     let mut selection_counts = None;
     let mut selection_indicators = Vec::new();
+    let mut selection_config = config.selection.clone();
+    if clv_models.is_none() || predictions.is_empty() {
+        selection_config.value.retain(|i| i.name != CLV);
+    }
+    let mut distributions = BTreeMap::new();
+    if let Some(p) = inputs.pins {
+        selection_config = p.selection.clone();
+    }
     if let Some(facts) = inputs.relationships {
-        let mut selection_config = config.selection.clone();
-        if clv_models.is_none() || predictions.is_empty() {
-            selection_config.value.retain(|i| i.name != CLV);
-        }
         let n = results.len();
         // Relationship facts by customer slot (facts come sorted by id).
         let mut fact_of: Vec<Option<&RelationshipFacts>> = vec![None; n];
@@ -527,7 +610,7 @@ pub fn compute(
                 .map(|f| Some(f.map_or(0.0, |f| pick(f) as f64)))
                 .collect()
         };
-        let mut columns = std::collections::BTreeMap::new();
+        let mut columns = BTreeMap::new();
         columns.insert(
             REVENUE.to_owned(),
             results
@@ -555,7 +638,20 @@ pub fn compute(
             fact(|f| f.recent_interactions),
         );
         columns.insert(CONTACTS.to_owned(), fact(|f| f.contacts));
-        let scored = selection::score_columns(n, &columns, &selection_config)?;
+        let scored = match inputs.pins {
+            None => {
+                let exact = selection::distributions(&columns, &selection_config);
+                let scored = selection::score_columns_in(n, &columns, &selection_config, &exact)?;
+                distributions = exact
+                    .into_iter()
+                    .map(|(k, d)| (k, d.compress(PINNED_VALUES)))
+                    .collect();
+                scored
+            }
+            Some(p) => {
+                selection::score_columns_in(n, &columns, &selection_config, &p.distributions)?
+            }
+        };
         let names: Vec<&str> = selection_config
             .value
             .iter()
@@ -595,6 +691,18 @@ pub fn compute(
     }
 
     steps.mark("selection");
+    let pins = match inputs.pins {
+        Some(p) => p.clone(),
+        None => Pins {
+            rfm: rfm.breakpoints,
+            head_min_minor: pyramid_revenue.head_min_value_minor,
+            waist_min_minor: pyramid_revenue.waist_min_value_minor,
+            value_groups: groups.thresholds,
+            clv: clv_models,
+            selection: selection_config,
+            distributions,
+        },
+    };
     pyramid_revenue.members = Vec::new();
     pyramid_profit.members = Vec::new();
     let rfm_segments = RfmSegment::ALL
@@ -638,6 +746,7 @@ pub fn compute(
         changes,
         summary,
         clv_inputs,
+        pins,
     })
 }
 
@@ -662,6 +771,7 @@ pub async fn run_on_store(
     config: &AnalysisConfig,
 ) -> Result<RunReport, AnalysisError> {
     let started = std::time::Instant::now();
+    let read_from = store.clock().now().timestamp_millis();
     let mut steps = Steps(started);
     // Orders first, then customers: a customer created in between has no
     // order in the run; orders of a customer deleted in between are left
@@ -671,34 +781,10 @@ pub async fn run_on_store(
     let customers = store.all_customer_ids().await?;
     steps.mark("read customer ids");
     orders.retain(|o| customers.binary_search(&o.customer_id).is_ok());
-    // Recent interactions: the RECENT_DAYS days up to and including the
-    // as-of day, in the company's time zone.
-    let first_day = config
-        .as_of
-        .checked_sub_days(Days::new(RECENT_DAYS - 1))
-        .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?;
-    let day_after = config
-        .as_of
-        .checked_add_days(Days::new(1))
-        .ok_or_else(|| AnalysisError::Input("as-of date too late".into()))?;
-    let since = crate::time::start_of_day_ms(first_day, TIME_ZONE);
-    let until = crate::time::start_of_day_ms(day_after, TIME_ZONE);
+    let (since, until) = recent_interactions(config.as_of)?;
     let facts = store.relationship_facts(since, until).await?;
     steps.mark("read relationship facts");
-    let previous: HashMap<i64, StageState> = store
-        .lifecycle_states()
-        .await?
-        .into_iter()
-        .filter_map(|(id, stage, since)| {
-            Some((
-                id,
-                StageState {
-                    stage: stage_of_key(&stage)?,
-                    since,
-                },
-            ))
-        })
-        .collect();
+    let previous = stage_states(store.lifecycle_states().await?);
     steps.mark("read lifecycle stages");
     let loaded = started.elapsed();
     let now = store.clock().now();
@@ -710,11 +796,14 @@ pub async fn run_on_store(
             orders: &orders,
             relationships: Some(&facts),
             previous_stages: &previous,
+            pins: None,
         };
         compute(&inputs, &cfg, now)
     })
     .await
     .map_err(|e| AnalysisError::Input(format!("the computation stopped: {e}")))??;
+    let pins = serde_json::to_string(&outcome.pins)
+        .map_err(|e| AnalysisError::Input(format!("pins: {e}")))?;
     let computed = started.elapsed();
     let summary = serde_json::to_value(&outcome.summary)
         .map_err(|e| AnalysisError::Input(format!("summary: {e}")))?;
@@ -728,7 +817,7 @@ pub async fn run_on_store(
         summary,
     };
     let run_id = store
-        .save_analysis(&outcome.results, &outcome.changes, &run)
+        .save_analysis(&outcome.results, &outcome.changes, &run, read_from, &pins)
         .await?;
     let saved = started.elapsed();
     Ok(RunReport {
@@ -741,6 +830,142 @@ pub async fn run_on_store(
         save_ms: (saved - computed).as_millis() as u64,
         clv_error: outcome.summary.clv_error,
     })
+}
+
+/// Recent interactions: the [`RECENT_DAYS`] days up to and including the
+/// as-of day, in the company's time zone, as `[since, until)` in ms.
+fn recent_interactions(as_of: NaiveDate) -> Result<(i64, i64), AnalysisError> {
+    let first_day = as_of
+        .checked_sub_days(Days::new(RECENT_DAYS - 1))
+        .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?;
+    let day_after = as_of
+        .checked_add_days(Days::new(1))
+        .ok_or_else(|| AnalysisError::Input("as-of date too late".into()))?;
+    Ok((
+        crate::time::start_of_day_ms(first_day, TIME_ZONE),
+        crate::time::start_of_day_ms(day_after, TIME_ZONE),
+    ))
+}
+
+fn stage_states(stored: Vec<(i64, String, NaiveDate)>) -> HashMap<i64, StageState> {
+    stored
+        .into_iter()
+        .filter_map(|(id, stage, since)| {
+            Some((
+                id,
+                StageState {
+                    stage: stage_of_key(&stage)?,
+                    since,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Changes picked up again by each refresh: a transaction that stamped an
+/// order change just before a refresh began reading may commit after it
+/// read, so each refresh also re-scores what changed this long before the
+/// previous one began.
+pub const REFRESH_OVERLAP_MS: i64 = 10 * 60 * 1000;
+
+/// What a refresh did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefreshReport {
+    /// The full run whose results were refreshed.
+    pub run_id: i64,
+    /// Its as-of day, which the refreshed results describe too.
+    pub as_of: NaiveDate,
+    /// Customers re-scored: those whose orders changed or who were
+    /// created since the run or the previous refresh.
+    pub customers: u64,
+    /// Their orders read.
+    pub orders: u64,
+    pub stage_changes: u64,
+    pub load_ms: u64,
+    pub compute_ms: u64,
+    pub save_ms: u64,
+}
+
+/// Brings the latest run's results up to date for the customers whose
+/// orders changed (and new customers) since it or the previous refresh,
+/// scoring them with what the run fixed: its RFM breakpoints, pyramid cut
+/// values, A–E thresholds, CLV models and selection distributions, on its
+/// as-of day. Everything company-wide (shares, curves, medians, fits) is
+/// re-derived by the next full run.
+pub async fn refresh_on_store(store: &Store) -> Result<RefreshReport, AnalysisError> {
+    let started = std::time::Instant::now();
+    let Some(run) = store.latest_analysis_run().await? else {
+        return Err(AnalysisError::Input(
+            "there is no analysis run to refresh yet: run the analysis first".into(),
+        ));
+    };
+    let (pins, from) = store.refresh_base(run.id).await?;
+    let stale = || {
+        AnalysisError::Input(
+            "the latest analysis run predates refreshes: run the analysis again first".into(),
+        )
+    };
+    let pins: Pins = serde_json::from_str(&pins.ok_or_else(stale)?).map_err(|_| stale())?;
+    let config: AnalysisConfig =
+        serde_json::from_value(run.summary["config"].clone()).map_err(|_| stale())?;
+    let read_from = store.clock().now().timestamp_millis();
+    let customers = store
+        .customers_changed_since(from - REFRESH_OVERLAP_MS)
+        .await?;
+    let mut report = RefreshReport {
+        run_id: run.id,
+        as_of: run.as_of,
+        customers: customers.len() as u64,
+        orders: 0,
+        stage_changes: 0,
+        load_ms: 0,
+        compute_ms: 0,
+        save_ms: 0,
+    };
+    if customers.is_empty() {
+        return Ok(report);
+    }
+    let orders = store.analysis_orders_of(&customers, config.as_of).await?;
+    let (since, until) = recent_interactions(config.as_of)?;
+    let facts = store
+        .relationship_facts_of(&customers, since, until)
+        .await?;
+    let previous = stage_states(store.lifecycle_states_of(&customers).await?);
+    let loaded = started.elapsed();
+    let now = store.clock().now();
+    report.orders = orders.len() as u64;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let inputs = Inputs {
+            customers: &customers,
+            orders: &orders,
+            relationships: Some(&facts),
+            previous_stages: &previous,
+            pins: Some(&pins),
+        };
+        compute(&inputs, &config, now)
+    })
+    .await
+    .map_err(|e| AnalysisError::Input(format!("the computation stopped: {e}")))??;
+    let computed = started.elapsed();
+    store
+        .save_refresh(
+            &outcome.results,
+            &outcome.changes,
+            &AnalysisRefresh {
+                run_id: run.id,
+                refreshed_at: now,
+                read_from,
+                customers: report.customers as i64,
+                orders: report.orders as i64,
+                duration_ms: computed.as_millis() as i64,
+            },
+        )
+        .await?;
+    report.stage_changes = outcome.changes.len() as u64;
+    report.load_ms = loaded.as_millis() as u64;
+    report.compute_ms = (computed - loaded).as_millis() as u64;
+    report.save_ms = (started.elapsed() - computed).as_millis() as u64;
+    Ok(report)
 }
 
 #[cfg(test)]

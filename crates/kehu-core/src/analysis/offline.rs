@@ -151,6 +151,7 @@ pub fn run(
         orders: &file.orders,
         relationships: None,
         previous_stages: &previous,
+        pins: None,
     };
     let outcome = compute(&inputs, config, computed_at)?;
 

@@ -17,6 +17,7 @@ use crate::fixtures::*;
 on_both_engines!(
     a_run_stores_every_customers_results_within_scope,
     a_run_over_demo_data_predicts_clv_and_saves_it,
+    a_refresh_rescores_only_changed_customers_as_the_run_would,
 );
 
 fn day(s: &str) -> NaiveDate {
@@ -114,6 +115,7 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
         orders: &orders,
         relationships: Some(&facts),
         previous_stages: &HashMap::new(),
+        pins: None,
     };
     let expected = analysis::compute(&inputs, &config, store.clock().now()).unwrap();
     let admin = as_user(&store, &org.admin);
@@ -265,5 +267,134 @@ async fn a_run_over_demo_data_predicts_clv_and_saves_it(db: &TestDb) {
     assert!(
         with > 500 && without > 100,
         "{with} with CLV, {without} without"
+    );
+}
+
+/// Every customer's stored results, by id.
+async fn all_results(
+    store: &kehu_storage::Store,
+    admin: &kehu_domain::User,
+) -> std::collections::BTreeMap<i64, kehu_storage::CustomerAnalytics> {
+    let s = as_user(store, admin);
+    let mut out = std::collections::BTreeMap::new();
+    for id in store.all_customer_ids().await.unwrap() {
+        if let Some(r) = s.customer_analytics(CustomerId(id)).await.unwrap() {
+            out.insert(id, r);
+        }
+    }
+    out
+}
+
+async fn a_refresh_rescores_only_changed_customers_as_the_run_would(db: &TestDb) {
+    // The same database seen at successive hours of one day.
+    let at = |h| db.store_with(fixed_clock(2026, 11, 23, h));
+    let today = day("2026-11-22");
+    let store = at(1).await;
+    kehu_core::demo::fill(
+        &store,
+        &kehu_core::demo::DemoConfig::new(300, today),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let admin = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role == kehu_domain::Role::Admin)
+        .unwrap();
+    let store = at(3).await;
+    let run = analysis::run_on_store(&store, &AnalysisConfig::new(today))
+        .await
+        .unwrap();
+    assert_eq!(run.clv_error, None);
+    let before = all_results(&store, &admin).await;
+    assert_eq!(before.len(), 300);
+
+    // Nothing changed since the run: nothing to do.
+    let store = at(5).await;
+    let r = analysis::refresh_on_store(&store).await.unwrap();
+    assert_eq!((r.run_id, r.customers, r.as_of), (run.run_id, 0, today));
+
+    // Every customer marked changed: the refresh scores each one with the
+    // run's breakpoints, thresholds, models and distributions, which gives
+    // exactly the run's results.
+    store.recompute_all_aggregates().await.unwrap();
+    let store = at(7).await;
+    let r = analysis::refresh_on_store(&store).await.unwrap();
+    assert_eq!(r.customers, 300);
+    assert_eq!(r.stage_changes, 0, "nobody changed stage");
+    let again = all_results(&store, &admin).await;
+    for (id, want) in &before {
+        let mut got = again[id].clone();
+        assert_eq!(got.computed_at, store.clock().now(), "customer {id}");
+        got.computed_at = want.computed_at;
+        assert_eq!(&got, want, "customer {id}");
+    }
+
+    // A new order for one customer and a new customer with a first order:
+    // only those two are re-scored.
+    let s = as_user(&store, &admin);
+    let buyer = *before
+        .iter()
+        .find(|(_, r)| r.frequency.is_some_and(|f| f >= 2))
+        .unwrap()
+        .0;
+    order(&s, CustomerId(buyer), "2026-11-22", "12345.67").await;
+    let newcomer = customer(&s, "新来的采购有限公司", None).await;
+    order(&s, newcomer.id, "2026-11-20", "800").await;
+    let store = at(9).await;
+    let r = analysis::refresh_on_store(&store).await.unwrap();
+    assert_eq!(r.customers, 2);
+    let after = all_results(&store, &admin).await;
+    assert_eq!(after.len(), 301);
+    for (id, was) in &before {
+        if *id != buyer {
+            assert_eq!(&after[id], &again[id], "customer {id} is left alone");
+        } else {
+            assert_ne!(&after[id], was);
+        }
+    }
+    // The buyer's figures, against the run's own breakpoints (stored in
+    // its summary): one more purchase, bought today.
+    let (old, new) = (&before[&buyer], &after[&buyer]);
+    assert_eq!(new.frequency, old.frequency.map(|f| f + 1));
+    assert_eq!(
+        new.monetary_minor,
+        old.monetary_minor.map(|m| m + 1_234_567)
+    );
+    assert_eq!(new.recency_days, Some(0));
+    let summary = store.latest_analysis_run().await.unwrap().unwrap().summary;
+    let cuts = |key: &str| -> Vec<i64> {
+        serde_json::from_value(summary["rfm_breakpoints"][key].clone()).unwrap()
+    };
+    let score = |v: i64, cuts: &[i64]| 1 + cuts.iter().filter(|c| v > **c).count() as i64;
+    assert_eq!(
+        new.f_score,
+        Some(score(new.frequency.unwrap(), &cuts("frequency")))
+    );
+    assert_eq!(
+        new.m_score,
+        Some(score(new.monetary_minor.unwrap(), &cuts("monetary_minor")))
+    );
+    let recency_cuts = cuts("recency_days");
+    let r_score = 1 + recency_cuts.iter().filter(|c| 0 < **c).count() as i64;
+    assert_eq!(new.r_score, Some(r_score), "bought on the as-of day");
+    // The newcomer has results and its first stage is recorded.
+    let first = &after[&newcomer.id.0];
+    assert_eq!((first.frequency, first.recency_days), (Some(1), Some(2)));
+    let history = as_user(&store, &admin)
+        .lifecycle_history(newcomer.id)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].from_stage, None);
+
+    // Done: the next refresh finds nothing new.
+    let store = at(11).await;
+    assert_eq!(
+        analysis::refresh_on_store(&store).await.unwrap().customers,
+        0
     );
 }

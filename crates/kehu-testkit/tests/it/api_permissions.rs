@@ -316,11 +316,19 @@ async fn scope_is_enforced_per_endpoint(db: &TestDb) {
         );
         let (s, _) = api.post("/api/v1/analytics/run", json!({})).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _) = api.post("/api/v1/analytics/refresh", json!({})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
     }
     let admin = app.as_user(&org.admin).await;
     assert_eq!(
         admin.get("/api/v1/analytics/latest").await.0,
         StatusCode::NOT_FOUND
+    );
+    let (s, v) = admin.post("/api/v1/analytics/refresh", json!({})).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no run to refresh yet: {v}"
     );
     let (s, fresh) = rep_b
         .post("/api/v1/customers", json!({"name": "乙的新客户"}))
@@ -357,4 +365,19 @@ async fn scope_is_enforced_per_endpoint(db: &TestDb) {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["results"]["lifecycle_stage"], "acquisition", "{v}");
     assert_eq!(rep_a.get(&path).await.0, StatusCode::NOT_FOUND);
+
+    // A customer added after the run gets results from a refresh.
+    let (s, later) = rep_b
+        .post("/api/v1/customers", json!({"name": "乙的后来客户"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{later}");
+    let path = format!("/api/v1/customers/{}/analytics", later["id"]);
+    assert_eq!(rep_b.get(&path).await.1["results"], Value::Null);
+    let (s, v) = admin.post("/api/v1/analytics/refresh", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["as_of"], "2026-06-30", "{v}");
+    assert!(v["customers"].as_u64().unwrap() >= 1, "{v}");
+    let (s, v) = rep_b.get(&path).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["results"]["as_of"], "2026-06-30", "{v}");
 }
