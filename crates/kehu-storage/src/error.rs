@@ -16,6 +16,9 @@ pub enum StoreError {
     Conflict { field: String, message: String },
     #[error("database error: {0}")]
     Db(sqlx::Error),
+    /// From the analysis's bulk paths on SQLite.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]

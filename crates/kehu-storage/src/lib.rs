@@ -23,6 +23,7 @@ mod error;
 mod interactions;
 pub mod lookup;
 mod merge;
+mod native;
 mod orders;
 mod rows;
 mod scoped;
@@ -111,6 +112,8 @@ pub struct Store {
     /// turns would-be `SQLITE_BUSY` failures into an orderly queue.
     /// PostgreSQL does not need it and never takes it.
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The analysis's bulk paths beside the pool.
+    native: native::Native,
 }
 
 impl std::fmt::Debug for Store {
@@ -183,6 +186,7 @@ impl Store {
             Engine::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let native = native::Native::of(&url);
         let cache_kib = i64::from(opts.sqlite_cache_mb) * 1024;
         let pool = AnyPoolOptions::new()
             .max_connections(opts.max_connections)
@@ -209,6 +213,7 @@ impl Store {
             engine,
             clock,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            native,
         })
     }
 

@@ -102,6 +102,39 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
             ]
         );
         pool.close().await;
+    } else {
+        // PostgreSQL copies into a staging table and swaps it in: the
+        // table keeps its migration's key, indexes and foreign key names.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect(&db.url)
+            .await
+            .unwrap();
+        let names: Vec<(String,)> = sqlx::query_as(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'customer_analytics' \
+             AND schemaname = current_schema() \
+             UNION ALL SELECT conname FROM pg_constraint \
+             WHERE conrelid = 'customer_analytics'::regclass AND contype = 'f' \
+             UNION ALL SELECT tablename FROM pg_tables WHERE tablename = 'customer_analytics_next' \
+             AND schemaname = current_schema() ORDER BY 1",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let names: Vec<&str> = names.iter().map(|n| n.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "customer_analytics_clv",
+                "customer_analytics_customer_id_fkey",
+                "customer_analytics_group",
+                "customer_analytics_layer",
+                "customer_analytics_pkey",
+                "customer_analytics_quadrant",
+                "customer_analytics_segment",
+                "customer_analytics_stage"
+            ]
+        );
+        pool.close().await;
     }
 
     // What is stored equals the pure computation on the same inputs.
