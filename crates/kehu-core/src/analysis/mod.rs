@@ -268,7 +268,6 @@ pub struct Contribution {
 /// `[[raw, points], …]` with raw values to 2 and points to 1 decimal: a
 /// million customers' explanations stay small.
 fn compact_explanation(lines: impl Iterator<Item = (Option<f64>, f64)>) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(80);
     out.push('[');
     for (i, (raw, points)) in lines.enumerate() {
@@ -277,20 +276,45 @@ fn compact_explanation(lines: impl Iterator<Item = (Option<f64>, f64)>) -> Strin
         }
         out.push('[');
         match raw.filter(|r| r.is_finite()) {
-            Some(r) => {
-                let _ = write!(out, "{}", (r * 100.0).round() / 100.0);
-            }
+            Some(r) => push_decimal(&mut out, r, 2),
             None => out.push_str("null"),
         }
-        let points = if points.is_finite() {
-            (points * 10.0).round() / 10.0
-        } else {
-            0.0
-        };
-        let _ = write!(out, ",{points}]");
+        out.push(',');
+        push_decimal(&mut out, if points.is_finite() { points } else { 0.0 }, 1);
+        out.push(']');
     }
     out.push(']');
     out
+}
+
+/// `x` rounded to `decimals` (1 or 2) places, without trailing zeros, as
+/// JSON: the shortest text of the rounded number, written with integer
+/// arithmetic (a million explanations of six lines each are written per
+/// run).
+fn push_decimal(out: &mut String, x: f64, decimals: u32) {
+    use std::fmt::Write;
+    let scale = 10i64.pow(decimals);
+    let scaled = (x * scale as f64).round();
+    if scaled.is_nan() || scaled.abs() >= 1e15 {
+        let _ = write!(out, "{}", scaled / scale as f64);
+        return;
+    }
+    let n = scaled as i64;
+    if n < 0 {
+        out.push('-');
+    }
+    let n = n.unsigned_abs();
+    let _ = write!(out, "{}", n / scale as u64);
+    let mut frac = n % scale as u64;
+    if frac > 0 {
+        out.push('.');
+        let mut width = decimals;
+        while frac.is_multiple_of(10) {
+            frac /= 10;
+            width -= 1;
+        }
+        let _ = write!(out, "{frac:0width$}", width = width as usize);
+    }
 }
 
 /// Expands a stored compact explanation with the indicators of the run
@@ -773,19 +797,28 @@ pub async fn run_on_store(
     let started = std::time::Instant::now();
     let read_from = store.clock().now().timestamp_millis();
     let mut steps = Steps(started);
-    // Orders first, then customers: a customer created in between has no
-    // order in the run; orders of a customer deleted in between are left
-    // out below.
-    let mut orders = store.analysis_orders(config.as_of).await?;
-    steps.mark("read orders");
-    let customers = store.all_customer_ids().await?;
-    steps.mark("read customer ids");
-    orders.retain(|o| customers.binary_search(&o.customer_id).is_ok());
+    // The four reads go side by side. A customer created meanwhile may
+    // have no order in the run; orders of a customer deleted meanwhile
+    // are left out below.
     let (since, until) = recent_interactions(config.as_of)?;
-    let facts = store.relationship_facts(since, until).await?;
-    steps.mark("read relationship facts");
-    let previous = stage_states(store.lifecycle_states().await?);
+    let stopped = |e: tokio::task::JoinError| AnalysisError::Input(format!("a read stopped: {e}"));
+    let (s, as_of) = (store.clone(), config.as_of);
+    let orders = tokio::spawn(async move { s.analysis_orders(as_of).await });
+    let s = store.clone();
+    let customers = tokio::spawn(async move { s.all_customer_ids().await });
+    let s = store.clone();
+    let facts = tokio::spawn(async move { s.relationship_facts(since, until).await });
+    let s = store.clone();
+    let states = tokio::spawn(async move { s.lifecycle_states().await });
+    let customers = customers.await.map_err(stopped)??;
+    steps.mark("read customer ids");
+    let previous = stage_states(states.await.map_err(stopped)??);
     steps.mark("read lifecycle stages");
+    let facts = facts.await.map_err(stopped)??;
+    steps.mark("read relationship facts");
+    let mut orders = orders.await.map_err(stopped)??;
+    steps.mark("read orders");
+    orders.retain(|o| customers.binary_search(&o.customer_id).is_ok());
     let loaded = started.elapsed();
     let now = store.clock().now();
     let (customers_n, orders_n) = (customers.len(), orders.len());
@@ -987,6 +1020,32 @@ mod tests {
                 name: CONTACTS.into(),
             },
         ];
+        // The same text as the rounded numbers' own shortest form.
+        for x in [
+            0.0,
+            0.1,
+            0.05,
+            1.005,
+            -3.2,
+            40.04,
+            123_456_789.987,
+            -0.004,
+            7.0,
+            1e17,
+        ] {
+            for decimals in [1, 2] {
+                let mut text = String::new();
+                push_decimal(&mut text, x, decimals);
+                let scale = 10f64.powi(decimals as i32);
+                let rounded = (x * scale).round() / scale;
+                let expected = if rounded == 0.0 {
+                    "0".to_owned()
+                } else {
+                    rounded.to_string()
+                };
+                assert_eq!(text, expected, "{x} to {decimals} places");
+            }
+        }
         let back = explain(&compact, &indicators);
         assert_eq!(back.len(), 2);
         assert_eq!((back[0].raw, back[0].points), (Some(1234.57), 40.0));
