@@ -653,6 +653,89 @@ impl Store {
     }
 }
 
+/// The columns of one customer's results the overview gathers.
+struct OverviewRow<'a> {
+    customer_id: i64,
+    as_of: Option<&'a str>,
+    /// RFM segment, pyramid layer, A–E group, lifecycle stage, selection
+    /// quadrant.
+    keys: [Option<&'a str>; 5],
+    r_score: Option<i64>,
+    f_score: Option<i64>,
+    monetary: Option<i64>,
+    revenue: i64,
+    clv: Option<i64>,
+    probability_alive: Option<f64>,
+}
+
+/// The overview as rows are folded in.
+struct Gather {
+    o: AnalyticsOverview,
+    /// Per key of each of the five models: (key, customers, revenue); a
+    /// handful of keys each, so a list beats a map.
+    dist: [Vec<(String, i64, i64)>; 5],
+    bands: Vec<i64>,
+    /// (clv, customer id, probability alive, revenue, stage)
+    risky: Vec<(i64, i64, f64, i64, String)>,
+}
+
+impl Default for Gather {
+    fn default() -> Self {
+        Self {
+            o: AnalyticsOverview {
+                rfm_grid: vec![vec![(0, 0); 5]; 5],
+                ..Default::default()
+            },
+            dist: Default::default(),
+            bands: vec![0; CLV_BANDS.len() + 1],
+            risky: Vec::new(),
+        }
+    }
+}
+
+impl Gather {
+    fn add(&mut self, r: &OverviewRow<'_>) -> StoreResult<()> {
+        let o = &mut self.o;
+        o.customers += 1;
+        o.revenue_minor += r.revenue;
+        if o.as_of.is_none() {
+            o.as_of = r.as_of.map(date).transpose()?;
+        }
+        for (slot, key) in r.keys.iter().enumerate() {
+            let key = key.unwrap_or_default();
+            let list = &mut self.dist[slot];
+            let i = match list.iter().position(|(k, _, _)| k == key) {
+                Some(i) => i,
+                None => {
+                    list.push((key.to_owned(), 0, 0));
+                    list.len() - 1
+                }
+            };
+            list[i].1 += 1;
+            list[i].2 += r.revenue;
+        }
+        if let (Some(rs), Some(fs)) = (r.r_score, r.f_score) {
+            if let Some(cell) = usize::try_from(rs - 1)
+                .ok()
+                .zip(usize::try_from(fs - 1).ok())
+                .and_then(|(i, j)| o.rfm_grid.get_mut(i)?.get_mut(j))
+            {
+                cell.0 += 1;
+                cell.1 += r.monetary.unwrap_or(0);
+            }
+        }
+        if let Some(clv) = r.clv {
+            o.clv_minor += clv;
+            self.bands[CLV_BANDS.partition_point(|b| *b <= clv)] += 1;
+            if let Some(p) = r.probability_alive.filter(|p| *p < 0.5) {
+                let stage = r.keys[3].unwrap_or_default().to_owned();
+                self.risky.push((clv, r.customer_id, p, r.revenue, stage));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Records lifecycle stage changes in the caller's transaction.
 async fn record_changes(
     tx: &mut crate::WriteTx,
@@ -998,90 +1081,79 @@ pub const CLV_BANDS: [i64; 5] = [100_000, 1_000_000, 5_000_000, 20_000_000, 100_
 
 impl Scoped<'_> {
     /// Counts, revenue and the "save them now" list over the latest results
-    /// of every customer in scope: one read of the few columns needed,
-    /// gathered here (a single pass costs less than one grouped query per
-    /// figure), then the names of the listed customers.
+    /// of every customer in scope: one read of the few columns needed
+    /// (natively where the engine allows: a team is a quarter of a million
+    /// rows), gathered here (a single pass costs less than one grouped
+    /// query per figure), then the names of the listed customers.
     pub async fn analytics_overview(&self, at_risk_limit: i64) -> StoreResult<AnalyticsOverview> {
-        use std::collections::BTreeMap;
-        // One snapshot for every figure: a run committing meanwhile shows
-        // up on the next page, not half in this one.
-        let mut conn = self.store.pool().begin().await?;
-        if self.store.engine() == crate::Engine::Postgres {
-            Sql::new("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                .query()
-                .execute(&mut *conn)
-                .await?;
-        }
-        let mut sql = Sql::new(
-            "SELECT a.customer_id, a.as_of, a.rfm_segment, a.pyramid_layer, a.value_group, \
-             a.lifecycle_stage, a.selection_quadrant, a.r_score, a.f_score, a.monetary, \
-             a.revenue, a.clv, a.probability_alive \
-             FROM customers c JOIN customer_analytics a ON a.customer_id = c.id WHERE 1 = 1",
-        );
-        self.scope(&mut sql, "c");
-        let rows = sql.query().fetch_all(&mut *conn).await?;
-        let mut o = AnalyticsOverview {
-            rfm_grid: vec![vec![(0, 0); 5]; 5],
-            ..Default::default()
+        const COLUMNS: &str = "a.customer_id, a.as_of, a.rfm_segment, a.pyramid_layer, \
+             a.value_group, a.lifecycle_stage, a.selection_quadrant, a.r_score, a.f_score, \
+             a.monetary, a.revenue, a.clv, a.probability_alive \
+             FROM customers c JOIN customer_analytics a ON a.customer_id = c.id WHERE 1 = 1";
+        // One statement reads every figure, so one snapshot: a run
+        // committing meanwhile shows up on the next page, not half in this.
+        let text = format!("SELECT {COLUMNS}{}", self.scope_literal("c"));
+        // Folded as read, keys borrowed from the row: a quarter of a
+        // million rows make no string of their own.
+        let each = |acc: &mut Gather, f: &Fields<'_>| {
+            acc.add(&OverviewRow {
+                customer_id: f.i64(0)?,
+                as_of: f.opt_str(1)?,
+                keys: [
+                    f.opt_str(2)?,
+                    f.opt_str(3)?,
+                    f.opt_str(4)?,
+                    f.opt_str(5)?,
+                    f.opt_str(6)?,
+                ],
+                r_score: f.opt_i64(7)?,
+                f_score: f.opt_i64(8)?,
+                monetary: f.opt_i64(9)?,
+                revenue: f.i64(10)?,
+                clv: f.opt_i64(11)?,
+                probability_alive: f.opt_f64(12)?,
+            })
         };
-        let mut dist: [BTreeMap<String, (i64, i64)>; 5] = Default::default();
-        let mut bands = vec![0i64; CLV_BANDS.len() + 1];
-        // (clv, customer id, probability alive, revenue, stage)
-        let mut risky: Vec<(i64, i64, f64, i64, String)> = Vec::new();
-        let mut as_of: Option<String> = None;
-        for r in &rows {
-            let revenue: i64 = r.try_get("revenue")?;
-            o.customers += 1;
-            o.revenue_minor += revenue;
-            if as_of.is_none() {
-                as_of = Some(r.try_get("as_of")?);
-            }
-            for (slot, column) in [
-                "rfm_segment",
-                "pyramid_layer",
-                "value_group",
-                "lifecycle_stage",
-                "selection_quadrant",
-            ]
-            .iter()
-            .enumerate()
-            {
-                let key: Option<String> = r.try_get(*column)?;
-                let e = dist[slot].entry(key.unwrap_or_default()).or_default();
-                e.0 += 1;
-                e.1 += revenue;
-            }
-            let (rs, fs): (Option<i64>, Option<i64>) =
-                (r.try_get("r_score")?, r.try_get("f_score")?);
-            if let (Some(rs), Some(fs)) = (rs, fs) {
-                if let Some(cell) = usize::try_from(rs - 1)
-                    .ok()
-                    .zip(usize::try_from(fs - 1).ok())
-                    .and_then(|(i, j)| o.rfm_grid.get_mut(i)?.get_mut(j))
-                {
-                    cell.0 += 1;
-                    cell.1 += r.try_get::<Option<i64>, _>("monetary")?.unwrap_or(0);
+        let gathered = match native::scan(&self.store.native, text, Gather::default(), each).await?
+        {
+            Some(g) => g,
+            None => {
+                let mut sql = Sql::new(&format!("SELECT {COLUMNS}"));
+                self.scope(&mut sql, "c");
+                let mut acc = Gather::default();
+                for r in &sql.query().fetch_all(self.store.pool()).await? {
+                    acc.add(&OverviewRow {
+                        customer_id: r.try_get("customer_id")?,
+                        as_of: r.try_get("as_of")?,
+                        keys: [
+                            r.try_get("rfm_segment")?,
+                            r.try_get("pyramid_layer")?,
+                            r.try_get("value_group")?,
+                            r.try_get("lifecycle_stage")?,
+                            r.try_get("selection_quadrant")?,
+                        ],
+                        r_score: r.try_get("r_score")?,
+                        f_score: r.try_get("f_score")?,
+                        monetary: r.try_get("monetary")?,
+                        revenue: r.try_get("revenue")?,
+                        clv: r.try_get("clv")?,
+                        probability_alive: r.try_get("probability_alive")?,
+                    })?;
                 }
+                acc
             }
-            if let Some(clv) = r.try_get::<Option<i64>, _>("clv")? {
-                o.clv_minor += clv;
-                bands[CLV_BANDS.partition_point(|b| *b <= clv)] += 1;
-                let alive: Option<f64> = r.try_get("probability_alive")?;
-                if let Some(p) = alive.filter(|p| *p < 0.5) {
-                    risky.push((
-                        clv,
-                        r.try_get("customer_id")?,
-                        p,
-                        revenue,
-                        r.try_get("lifecycle_stage")?,
-                    ));
-                }
-            }
-        }
-        o.as_of = as_of.as_deref().map(date).transpose()?;
+        };
+        let Gather {
+            mut o,
+            dist,
+            bands,
+            mut risky,
+        } = gathered;
         let [seg, layer, group, stage, quadrant] = dist;
-        let into = |d: BTreeMap<String, (i64, i64)>| Distribution {
-            rows: d.into_iter().map(|(k, (n, v))| (k, n, v)).collect(),
+        let into = |d: Vec<(String, i64, i64)>| {
+            let mut rows = d;
+            rows.sort();
+            Distribution { rows }
         };
         o.rfm_segment = into(seg);
         o.pyramid_layer = into(layer);
@@ -1101,7 +1173,7 @@ impl Scoped<'_> {
                     .bind_list(risky.iter().map(|r| r.1))
                     .push(")")
                     .query()
-                    .fetch_all(&mut *conn)
+                    .fetch_all(self.store.pool())
                     .await?
                     .iter()
                     .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
@@ -1117,7 +1189,6 @@ impl Scoped<'_> {
                 });
             }
         }
-        conn.commit().await?;
         Ok(o)
     }
 

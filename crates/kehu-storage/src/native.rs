@@ -76,6 +76,37 @@ impl Fields<'_> {
             .ok_or_else(|| StoreError::Corrupt(format!("field {i} is NULL")))
     }
 
+    /// A floating-point field; `None` when NULL.
+    pub(crate) fn opt_f64(&self, i: usize) -> StoreResult<Option<f64>> {
+        match self {
+            Fields::Sqlite(r) => Ok(r.get::<_, Option<f64>>(i)?),
+            Fields::Postgres(f) => match f.get(i).copied() {
+                Some("\\N") => Ok(None),
+                Some(s) => s
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| StoreError::Corrupt(format!("not a number: {s:?}"))),
+                None => Err(StoreError::Corrupt(format!("no field {i}"))),
+            },
+        }
+    }
+
+    /// A text field, borrowed from the row (our own keys and dates:
+    /// nothing that COPY would escape); `None` when NULL.
+    pub(crate) fn opt_str(&self, i: usize) -> StoreResult<Option<&str>> {
+        match self {
+            Fields::Sqlite(r) => r
+                .get_ref(i)?
+                .as_str_or_null()
+                .map_err(|e| StoreError::Corrupt(format!("field {i}: {e}"))),
+            Fields::Postgres(f) => match f.get(i).copied() {
+                Some("\\N") => Ok(None),
+                Some(s) => Ok(Some(s)),
+                None => Err(StoreError::Corrupt(format!("no field {i}"))),
+            },
+        }
+    }
+
     /// A text field as stored (our own keys and dates: nothing that COPY
     /// would escape).
     pub(crate) fn text(&self, i: usize) -> StoreResult<String> {
