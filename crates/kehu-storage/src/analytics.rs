@@ -16,9 +16,6 @@ use crate::rows::{date, instant};
 use crate::sql::{insert_rows, insert_rows_cast, Arg, Sql};
 use crate::{Scoped, Store, StoreError, StoreResult};
 
-/// Orders read per round trip when loading the order stream.
-const ORDERS_PER_READ: i64 = 250_000;
-
 /// One customer's latest results.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CustomerAnalytics {
@@ -143,54 +140,26 @@ impl Store {
             });
             Ok(())
         };
-        if !matches!(self.native, native::Native::None) {
-            // Two halves by id, read side by side: one per core.
-            let last: i64 = Sql::new("SELECT COALESCE(MAX(id), 0) AS id FROM orders")
-                .query()
-                .fetch_one(self.pool())
-                .await?
-                .try_get("id")?;
-            let half = |range: String| {
-                let native = self.native.clone();
-                let sql = format!(
-                    "SELECT customer_id, {day} AS day, amount, cost FROM {orders} \
-                     WHERE {range} AND status = 'completed' AND order_date <= '{up_to}'"
-                );
-                tokio::spawn(async move { native::scan(&native, sql, Vec::new(), each).await })
-            };
-            let first = half(format!("id <= {}", last / 2));
-            let second = half(format!("id > {}", last / 2));
-            let stopped = |e: tokio::task::JoinError| StoreError::Corrupt(format!("{e}"));
-            let mut orders = first.await.map_err(stopped)??.unwrap_or_default();
-            orders.extend(second.await.map_err(stopped)??.unwrap_or_default());
-            return Ok(orders);
-        }
-        let mut out = Vec::new();
-        let mut after = 0i64;
-        loop {
-            let rows = Sql::new(&format!(
-                "SELECT id, customer_id, {day} AS day, amount, cost FROM orders \
-                 WHERE status = 'completed' AND id > "
-            ))
-            .bind(after)
-            .push(" AND order_date <= ")
-            .bind(up_to.as_str())
-            .push(" ORDER BY id LIMIT ")
-            .bind(ORDERS_PER_READ)
+        // Two halves by id, read side by side: one per core.
+        let last: i64 = Sql::new("SELECT COALESCE(MAX(id), 0) AS id FROM orders")
             .query()
-            .fetch_all(self.pool())
-            .await?;
-            let Some(last) = rows.last() else { break };
-            after = last.try_get("id")?;
-            out.reserve(rows.len());
-            for r in &rows {
-                out.push(analysis_order(r)?);
-            }
-            if (rows.len() as i64) < ORDERS_PER_READ {
-                break;
-            }
-        }
-        Ok(out)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("id")?;
+        let half = |range: String| {
+            let native = self.native.clone();
+            let sql = format!(
+                "SELECT customer_id, {day} AS day, amount, cost FROM {orders} \
+                 WHERE {range} AND status = 'completed' AND order_date <= '{up_to}'"
+            );
+            tokio::spawn(async move { native::scan(&native, sql, Vec::new(), each).await })
+        };
+        let first = half(format!("id <= {}", last / 2));
+        let second = half(format!("id > {}", last / 2));
+        let stopped = |e: tokio::task::JoinError| StoreError::Corrupt(format!("{e}"));
+        let mut orders = first.await.map_err(stopped)??;
+        orders.extend(second.await.map_err(stopped)??);
+        Ok(orders)
     }
 
     /// Days since 1970-01-01 of `order_date`, as an integer: no date text
@@ -251,16 +220,7 @@ impl Store {
             out.push(f.i64(0)?);
             Ok(())
         };
-        if let Some(ids) = native::scan(&self.native, sql, Vec::new(), each).await? {
-            return Ok(ids);
-        }
-        Sql::new("SELECT id FROM customers ORDER BY id")
-            .query()
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| r.try_get("id").map_err(StoreError::from))
-            .collect()
+        native::scan(&self.native, sql, Vec::new(), each).await
     }
 
     /// Relationship facts of every customer that has contacts or
@@ -312,9 +272,7 @@ impl Store {
             };
             let contacts = native::scan(&self.native, contacts, Vec::new(), each_contact).await?;
             let counts = native::scan(&self.native, interactions, Vec::new(), each_count).await?;
-            if let (Some(c), Some(i)) = (contacts, counts) {
-                return Ok(merge_facts(c, i));
-            }
+            return Ok(merge_facts(contacts, counts));
         }
         let restrict = |sql: &mut Sql, joiner: &str| {
             if let Some(ids) = only {
@@ -359,16 +317,7 @@ impl Store {
             out.push((f.i64(0)?, f.text(1)?, date(&f.text(2)?)?));
             Ok(())
         };
-        if let Some(states) = native::scan(&self.native, text.into(), Vec::new(), each).await? {
-            return Ok(states);
-        }
-        Sql::new(text)
-            .query()
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(lifecycle_state)
-            .collect()
+        native::scan(&self.native, text.into(), Vec::new(), each).await
     }
 
     /// [`Store::lifecycle_states`] of the given customers only.
@@ -394,10 +343,11 @@ impl Store {
     /// and the run: readers see the previous run or this one, never a mix.
     /// Returns the run's id.
     ///
-    /// On PostgreSQL that is one transaction, which blocks nobody. SQLite
-    /// has a single writer, so the rows go first into a staging table in
-    /// short transactions (other writes go on in between), and one last
-    /// transaction swaps it in, builds its indexes and records the run.
+    /// The rows go first into a staging table, and one short transaction
+    /// swaps it in and records the run. SQLite has a single writer, so the
+    /// staging goes in short transactions (other writes go on in between)
+    /// and the swap builds the indexes; PostgreSQL copies the rows in and
+    /// indexes them before the swap (see `save_analysis_by_copy`).
     /// `read_from` is when the run began reading (a refresh picks up the
     /// changes from then on) and `pins` what it fixed for refreshes (JSON).
     pub async fn save_analysis(
@@ -408,49 +358,33 @@ impl Store {
         read_from: i64,
         pins: &str,
     ) -> StoreResult<i64> {
-        if let native::Native::Postgres(url) = &self.native {
-            return self
-                .save_analysis_by_copy(url, rows, changes, run, read_from, pins)
-                .await;
-        }
+        let path = match &self.native {
+            native::Native::Postgres(url) => {
+                return self
+                    .save_analysis_by_copy(url, rows, changes, run, read_from, pins)
+                    .await;
+            }
+            native::Native::Sqlite(path) => path,
+        };
         let now = self.now_ms();
-        let mut tx =
-            match self.engine() {
-                crate::Engine::Postgres => {
-                    let mut tx = self.begin_write().await?;
-                    Sql::new("DELETE FROM customer_analytics")
-                        .query()
-                        .execute(&mut *tx.tx)
-                        .await?;
-                    insert_rows_cast(
-                        &mut tx.tx,
-                        &format!("INSERT INTO customer_analytics ({ANALYTICS_COLS})"),
-                        &analytics_types(),
-                        rows.iter().map(analytics_values).collect(),
-                    )
-                    .await?;
-                    tx
-                }
-                crate::Engine::Sqlite => {
-                    let started = std::time::Instant::now();
-                    self.stage_results(rows).await?;
-                    tracing::debug!(ms = started.elapsed().as_millis() as u64, "results staged");
-                    let swap = std::time::Instant::now();
-                    let mut tx = self.begin_write().await?;
-                    for sql in [
-                        "DROP TABLE customer_analytics".to_owned(),
-                        format!("ALTER TABLE {STAGING} RENAME TO customer_analytics"),
-                    ]
-                    .into_iter()
-                    .chain(RESULT_INDEXES.iter().map(|(name, on)| {
-                        format!("CREATE INDEX {name} ON customer_analytics({on})")
-                    })) {
-                        Sql::new(&sql).query().execute(&mut *tx.tx).await?;
-                    }
-                    tracing::debug!(ms = swap.elapsed().as_millis() as u64, "results swapped in");
-                    tx
-                }
-            };
+        let started = std::time::Instant::now();
+        self.stage_results(path, rows).await?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "results staged");
+        let swap = std::time::Instant::now();
+        let mut tx = self.begin_write().await?;
+        for sql in [
+            "DROP TABLE customer_analytics".to_owned(),
+            format!("ALTER TABLE {STAGING} RENAME TO customer_analytics"),
+        ]
+        .into_iter()
+        .chain(
+            RESULT_INDEXES
+                .iter()
+                .map(|(name, on)| format!("CREATE INDEX {name} ON customer_analytics({on})")),
+        ) {
+            Sql::new(&sql).query().execute(&mut *tx.tx).await?;
+        }
+        tracing::debug!(ms = swap.elapsed().as_millis() as u64, "results swapped in");
         record_changes(&mut tx, changes, now).await?;
         let id: i64 = Sql::new(
             "INSERT INTO analysis_runs (computed_at, as_of, customers, orders, duration_ms, \
@@ -555,7 +489,11 @@ impl Store {
 
     /// SQLite: writes `rows` into a fresh staging copy of
     /// `customer_analytics`, a few thousand rows per transaction.
-    async fn stage_results(&self, rows: &[CustomerAnalytics]) -> StoreResult<()> {
+    async fn stage_results(
+        &self,
+        path: &std::path::Path,
+        rows: &[CustomerAnalytics],
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         // The staging table is the result table's own definition under
         // another name (a crashed run may have left one behind).
@@ -571,29 +509,15 @@ impl Store {
             Sql::new(&sql).query().execute(&mut *tx.tx).await?;
         }
         tx.commit().await?;
-        if let native::Native::Sqlite(path) = &self.native {
-            let mut writer = native::SqliteWriter::open(path, self.write_lock.clone()).await?;
-            let sql = format!(
-                "INSERT INTO {STAGING} ({ANALYTICS_COLS}) VALUES ({})",
-                vec!["?"; ANALYTICS_COLS.split(',').count()].join(", ")
-            );
-            for chunk in rows.chunks(STAGED_PER_TRANSACTION) {
-                writer
-                    .insert(sql.clone(), chunk.iter().map(analytics_values).collect())
-                    .await?;
-            }
-            return Ok(());
-        }
+        let mut writer = native::SqliteWriter::open(path, self.write_lock.clone()).await?;
+        let sql = format!(
+            "INSERT INTO {STAGING} ({ANALYTICS_COLS}) VALUES ({})",
+            vec!["?"; ANALYTICS_COLS.split(',').count()].join(", ")
+        );
         for chunk in rows.chunks(STAGED_PER_TRANSACTION) {
-            let mut tx = self.begin_write().await?;
-            insert_rows_cast(
-                &mut tx.tx,
-                &format!("INSERT INTO {STAGING} ({ANALYTICS_COLS})"),
-                &analytics_types(),
-                chunk.iter().map(analytics_values).collect(),
-            )
-            .await?;
-            tx.commit().await?;
+            writer
+                .insert(sql.clone(), chunk.iter().map(analytics_values).collect())
+                .await?;
         }
         Ok(())
     }
@@ -1114,35 +1038,7 @@ impl Scoped<'_> {
                 probability_alive: f.opt_f64(12)?,
             })
         };
-        let gathered = match native::scan(&self.store.native, text, Gather::default(), each).await?
-        {
-            Some(g) => g,
-            None => {
-                let mut sql = Sql::new(&format!("SELECT {COLUMNS}"));
-                self.scope(&mut sql, "c");
-                let mut acc = Gather::default();
-                for r in &sql.query().fetch_all(self.store.pool()).await? {
-                    acc.add(&OverviewRow {
-                        customer_id: r.try_get("customer_id")?,
-                        as_of: r.try_get("as_of")?,
-                        keys: [
-                            r.try_get("rfm_segment")?,
-                            r.try_get("pyramid_layer")?,
-                            r.try_get("value_group")?,
-                            r.try_get("lifecycle_stage")?,
-                            r.try_get("selection_quadrant")?,
-                        ],
-                        r_score: r.try_get("r_score")?,
-                        f_score: r.try_get("f_score")?,
-                        monetary: r.try_get("monetary")?,
-                        revenue: r.try_get("revenue")?,
-                        clv: r.try_get("clv")?,
-                        probability_alive: r.try_get("probability_alive")?,
-                    })?;
-                }
-                acc
-            }
-        };
+        let gathered = native::scan(&self.store.native, text, Gather::default(), each).await?;
         let Gather {
             mut o,
             dist,

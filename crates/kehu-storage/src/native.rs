@@ -11,9 +11,8 @@
 //! * PostgreSQL through `COPY … TO STDOUT` and `COPY … FROM STDIN` (text
 //!   format) on a native connection.
 //!
-//! The SQL these run is built here from typed values only (numbers, dates),
-//! never from user text. In-memory SQLite databases, which other
-//! connections cannot see, fall back to the pool.
+//! The SQL these run is built from typed values only (numbers, dates),
+//! never from user text.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,23 +27,22 @@ use crate::{StoreError, StoreResult};
 /// How to reach the database outside the pool.
 #[derive(Debug, Clone)]
 pub(crate) enum Native {
+    /// The database file.
     Sqlite(PathBuf),
+    /// The connection URL.
     Postgres(String),
-    /// An in-memory database: only the pool sees it.
-    None,
 }
 
 impl Native {
-    /// From the normalised database URL.
+    /// From the normalised database URL (`sqlite://PATH?…` or a
+    /// PostgreSQL URL).
     pub(crate) fn of(url: &str) -> Native {
-        if let Some(rest) = url.strip_prefix("sqlite://") {
-            let path = rest.split_once('?').map_or(rest, |(p, _)| p);
-            if path.is_empty() || path == ":memory:" {
-                return Native::None;
+        match url.strip_prefix("sqlite://") {
+            Some(rest) => {
+                Native::Sqlite(PathBuf::from(rest.split_once('?').map_or(rest, |(p, _)| p)))
             }
-            return Native::Sqlite(PathBuf::from(path));
+            None => Native::Postgres(url.to_owned()),
         }
-        Native::Postgres(url.to_owned())
     }
 }
 
@@ -121,16 +119,14 @@ impl Fields<'_> {
 }
 
 /// Runs `sql` (a `SELECT` whose literals are all ours) and hands each row
-/// to `each`, which folds it into `acc`. `None` when only the pool can
-/// read this database.
+/// to `each`, which folds it into `acc`.
 pub(crate) async fn scan<T: Send + 'static>(
     native: &Native,
     sql: String,
     acc: T,
     each: fn(&mut T, &Fields<'_>) -> StoreResult<()>,
-) -> StoreResult<Option<T>> {
+) -> StoreResult<T> {
     match native {
-        Native::None => Ok(None),
         Native::Sqlite(path) => {
             let path = path.clone();
             tokio::task::spawn_blocking(move || {
@@ -148,7 +144,7 @@ pub(crate) async fn scan<T: Send + 'static>(
                 while let Some(row) = rows.next()? {
                     each(&mut acc, &Fields::Sqlite(row))?;
                 }
-                Ok(Some(acc))
+                Ok(acc)
             })
             .await
             .map_err(|e| StoreError::Corrupt(format!("bulk read stopped: {e}")))?
@@ -182,7 +178,7 @@ pub(crate) async fn scan<T: Send + 'static>(
                 }
             }
             conn.close().await?;
-            Ok(Some(acc))
+            Ok(acc)
         }
     }
 }
