@@ -237,3 +237,50 @@ fn prediction_formulas_match_lifetimes_given_the_same_parameters() {
     let ll = bg.log_likelihood(&cdnow_summary()).unwrap();
     assert!((ll - -9582.425560567366).abs() < 1e-6, "{ll}");
 }
+
+/// A daily run starts its fit at the previous day's parameters: the search
+/// ends at the same optimum as from the default start, in fewer steps.
+#[test]
+fn a_fit_started_at_earlier_parameters_finds_the_same_optimum() {
+    let data = cdnow_summary();
+    let cold = clv::fit(&data).unwrap();
+    // Yesterday's parameters: a few percent off today's optimum.
+    let mut earlier = cold;
+    earlier.bg_nbd.params.r *= 1.04;
+    earlier.bg_nbd.params.alpha *= 0.97;
+    earlier.bg_nbd.params.a *= 1.05;
+    earlier.bg_nbd.params.b *= 0.96;
+    earlier.gamma_gamma.params.p *= 1.03;
+    earlier.gamma_gamma.params.q *= 0.98;
+    earlier.gamma_gamma.params.gamma *= 1.02;
+    let warm = clv::fit_from(&data, Some(&earlier)).unwrap();
+    let (c, w) = (&cold.bg_nbd.params, &warm.bg_nbd.params);
+    for (name, a, b) in [
+        ("r", c.r, w.r),
+        ("alpha", c.alpha, w.alpha),
+        ("a", c.a, w.a),
+        ("b", c.b, w.b),
+    ] {
+        assert!(within(b, a, 1e-4), "{name}: cold {a}, warm {b}");
+    }
+    let (c, w) = (&cold.gamma_gamma.params, &warm.gamma_gamma.params);
+    for (name, a, b) in [
+        ("p", c.p, w.p),
+        ("q", c.q, w.q),
+        ("gamma", c.gamma, w.gamma),
+    ] {
+        assert!(within(b, a, 1e-4), "{name}: cold {a}, warm {b}");
+    }
+    assert!(
+        (warm.bg_nbd.log_likelihood - cold.bg_nbd.log_likelihood).abs() < 1e-4,
+        "{} vs {}",
+        warm.bg_nbd.log_likelihood,
+        cold.bg_nbd.log_likelihood
+    );
+    assert!(
+        warm.bg_nbd.iterations < cold.bg_nbd.iterations,
+        "warm {} vs cold {} iterations",
+        warm.bg_nbd.iterations,
+        cold.bg_nbd.iterations
+    );
+}

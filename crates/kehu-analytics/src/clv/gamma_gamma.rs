@@ -173,6 +173,11 @@ impl Prepared {
 /// no convergence, or a parameter running into the search box (`1e-5` to
 /// `1e5`, for `gamma` relative to the mean spend).
 pub fn fit(data: &[RepeatSummary]) -> Result<GammaGammaFit> {
+    fit_from(data, None)
+}
+
+/// [`fit`] starting the search at `start` (see [`super::bgnbd::fit_from`]).
+pub fn fit_from(data: &[RepeatSummary], start: Option<&GammaGammaParams>) -> Result<GammaGammaFit> {
     let prepared = Prepared::new(data);
     let n = prepared.rows.len();
     if n == 0 {
@@ -208,8 +213,17 @@ pub fn fit(data: &[RepeatSummary]) -> Result<GammaGammaFit> {
         }
         -ll / nf
     };
-    // Start from a spend shape of 1 and a population mean equal to the data's.
-    let start = [0.0, 2f64.ln(), mean.ln()];
+    // Without a start: a spend shape of 1 and a population mean equal to
+    // the data's.
+    let usable_start = start.filter(|p| {
+        [p.p, p.q, p.gamma]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
+    });
+    let start = match usable_start {
+        Some(p) => super::optimize::inside(&[p.p, p.q, p.gamma].map(f64::ln), &lower, &upper),
+        None => vec![0.0, 2f64.ln(), mean.ln()],
+    };
     let m = minimize(objective, &start, &lower, &upper, Settings::default());
     let names = ["p", "q", "gamma"];
     for i in 0..3 {

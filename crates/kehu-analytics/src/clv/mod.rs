@@ -163,9 +163,15 @@ pub struct ClvModels {
 
 /// Fit BG/NBD on all customers and Gamma-Gamma on the repeat customers.
 pub fn fit(data: &[RepeatSummary]) -> Result<ClvModels> {
+    fit_from(data, None)
+}
+
+/// [`fit`] with each search starting at earlier fitted models (a daily
+/// run starts from yesterday's).
+pub fn fit_from(data: &[RepeatSummary], start: Option<&ClvModels>) -> Result<ClvModels> {
     Ok(ClvModels {
-        bg_nbd: bgnbd::fit(data)?,
-        gamma_gamma: gamma_gamma::fit(data)?,
+        bg_nbd: bgnbd::fit_from(data, start.map(|m| &m.bg_nbd.params))?,
+        gamma_gamma: gamma_gamma::fit_from(data, start.map(|m| &m.gamma_gamma.params))?,
     })
 }
 

@@ -50,6 +50,15 @@ fn inf_norm(a: &[f64]) -> f64 {
 /// Minimise `f`, which returns the value at `x` and writes the gradient
 /// into its second argument. Non-finite values are treated as "too far" by
 /// the line search.
+/// `x` moved inside the box by a margin, so that a search started there is
+/// not taken for one that ran into a bound.
+pub(crate) fn inside(x: &[f64], lower: &[f64], upper: &[f64]) -> Vec<f64> {
+    x.iter()
+        .zip(lower.iter().zip(upper))
+        .map(|(v, (lo, hi))| v.clamp(lo + 0.01, hi - 0.01))
+        .collect()
+}
+
 pub(crate) fn minimize(
     mut f: impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],

@@ -136,6 +136,9 @@ pub struct Inputs<'a> {
     /// cut points, thresholds, models and distributions from these
     /// customers.
     pub pins: Option<&'a Pins>,
+    /// Models of an earlier run to start the CLV fit from (a full run
+    /// starts from the previous run's: same optimum, fewer iterations).
+    pub warm_start: Option<&'a ClvModels>,
 }
 
 /// What a full run derives from the whole customer base and a refresh
@@ -468,7 +471,7 @@ pub fn compute(
     let clv_inputs =
         clv::calibration_summary(inputs.orders, config.calibration_end, TimeUnit::Weeks)?;
     let fitted = match inputs.pins {
-        None => clv::fit(&clv_inputs).map_err(|e| e.to_string()),
+        None => clv::fit_from(&clv_inputs, inputs.warm_start).map_err(|e| e.to_string()),
         Some(p) => p
             .clv
             .ok_or_else(|| "the full run this refresh builds on has no CLV models".to_owned()),
@@ -819,6 +822,16 @@ pub async fn run_on_store(
     let mut orders = orders.await.map_err(stopped)??;
     steps.mark("read orders");
     orders.retain(|o| customers.binary_search(&o.customer_id).is_ok());
+    // The previous run's models start this run's fit.
+    let warm_start = match store.latest_analysis_run().await? {
+        Some(run) => store
+            .refresh_base(run.id)
+            .await?
+            .0
+            .and_then(|pins| serde_json::from_str::<Pins>(&pins).ok())
+            .and_then(|pins| pins.clv),
+        None => None,
+    };
     let loaded = started.elapsed();
     let now = store.clock().now();
     let (customers_n, orders_n) = (customers.len(), orders.len());
@@ -830,6 +843,7 @@ pub async fn run_on_store(
             relationships: Some(&facts),
             previous_stages: &previous,
             pins: None,
+            warm_start: warm_start.as_ref(),
         };
         compute(&inputs, &cfg, now)
     })
@@ -974,6 +988,7 @@ pub async fn refresh_on_store(store: &Store) -> Result<RefreshReport, AnalysisEr
             relationships: Some(&facts),
             previous_stages: &previous,
             pins: Some(&pins),
+            warm_start: None,
         };
         compute(&inputs, &config, now)
     })

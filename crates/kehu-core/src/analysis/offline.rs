@@ -152,6 +152,7 @@ pub fn run(
         relationships: None,
         previous_stages: &previous,
         pins: None,
+        warm_start: None,
     };
     let outcome = compute(&inputs, config, computed_at)?;
 

@@ -149,6 +149,7 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
         relationships: Some(&facts),
         previous_stages: &HashMap::new(),
         pins: None,
+        warm_start: None,
     };
     let expected = analysis::compute(&inputs, &config, store.clock().now()).unwrap();
     let admin = as_user(&store, &org.admin);
