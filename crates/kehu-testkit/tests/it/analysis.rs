@@ -18,6 +18,7 @@ on_both_engines!(
     a_run_stores_every_customers_results_within_scope,
     a_run_over_demo_data_predicts_clv_and_saves_it,
     a_refresh_rescores_only_changed_customers_as_the_run_would,
+    the_server_runs_the_analysis_daily_and_refreshes_changed_customers,
 );
 
 fn day(s: &str) -> NaiveDate {
@@ -431,4 +432,49 @@ async fn a_refresh_rescores_only_changed_customers_as_the_run_would(db: &TestDb)
         analysis::refresh_on_store(&store).await.unwrap().customers,
         0
     );
+}
+
+/// `kehu serve` checks every few minutes: the first check of a day runs
+/// the whole analysis, the others refresh the customers whose orders
+/// changed.
+async fn the_server_runs_the_analysis_daily_and_refreshes_changed_customers(db: &TestDb) {
+    let store = db.store().await;
+    let org = org(&store).await;
+    let a = as_user(&store, &org.rep_a);
+    let today = kehu_core::time::today_in(store.clock().now(), analysis::TIME_ZONE);
+    let buyer = customer(&a, "定时刷新有限公司", None).await;
+    let month_ago = (today - chrono::Days::new(30)).to_string();
+    order(&a, buyer.id, &month_ago, "500").await;
+
+    let state = kehu_http::AppState::new(store.clone(), false);
+    let checks = tokio::spawn(kehu_http::analytics::schedule(
+        state,
+        std::time::Duration::from_millis(50),
+    ));
+    let purchases = |want: i64| {
+        let a = &a;
+        async move {
+            for _ in 0..200 {
+                let got = a.customer_analytics(buyer.id).await.unwrap();
+                if got.as_ref().and_then(|r| r.frequency) == Some(want) {
+                    return got.unwrap();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("no results with {want} purchases within 10 s");
+        }
+    };
+    let first = purchases(1).await;
+    let run = store.latest_analysis_run().await.unwrap().unwrap();
+    assert_eq!((run.as_of, first.as_of), (today, today));
+
+    // A purchase today: a later check re-scores the buyer, without
+    // another full run.
+    order(&a, buyer.id, &today.to_string(), "700").await;
+    let second = purchases(2).await;
+    assert_eq!(second.recency_days, Some(0));
+    assert_eq!(second.monetary_minor, Some(120_000));
+    let latest = store.latest_analysis_run().await.unwrap().unwrap();
+    assert_eq!(latest.id, run.id, "refreshed, not run again");
+    checks.abort();
 }
