@@ -354,10 +354,11 @@ pub fn compute(
         ));
     }
     let index = |id: i64| customers.binary_search(&id).ok();
+    let members = Members::new(customers);
     if let Some(o) = inputs
         .orders
         .iter()
-        .find(|o| index(o.customer_id).is_none())
+        .find(|o| !members.contains(o.customer_id))
     {
         return Err(AnalysisError::Input(format!(
             "an order refers to customer {} which is not in the run",
@@ -821,7 +822,8 @@ pub async fn run_on_store(
     steps.mark("read relationship facts");
     let mut orders = orders.await.map_err(stopped)??;
     steps.mark("read orders");
-    orders.retain(|o| customers.binary_search(&o.customer_id).is_ok());
+    let members = Members::new(&customers);
+    orders.retain(|o| members.contains(o.customer_id));
     // The previous run's models start this run's fit.
     let warm_start = match store.latest_analysis_run().await? {
         Some(run) => store
@@ -877,6 +879,48 @@ pub async fn run_on_store(
         save_ms: (saved - computed).as_millis() as u64,
         clv_error: outcome.summary.clv_error,
     })
+}
+
+/// Membership in an ascending list of ids, asked once per order: a bitmap
+/// when the ids are dense (database keys usually are), binary search
+/// otherwise.
+struct Members<'a> {
+    ids: &'a [i64],
+    /// (smallest id, one bit per id from it).
+    bits: Option<(i64, Vec<u64>)>,
+}
+
+impl<'a> Members<'a> {
+    fn new(ids: &'a [i64]) -> Self {
+        let bits = match (ids.first(), ids.last()) {
+            (Some(&lo), Some(&hi))
+                if hi
+                    .checked_sub(lo)
+                    .is_some_and(|span| span / 8 <= ids.len() as i64) =>
+            {
+                let mut bits = vec![0u64; ((hi - lo) / 64 + 1) as usize];
+                for id in ids {
+                    let at = (id - lo) as usize;
+                    bits[at / 64] |= 1 << (at % 64);
+                }
+                Some((lo, bits))
+            }
+            _ => None,
+        };
+        Self { ids, bits }
+    }
+
+    fn contains(&self, id: i64) -> bool {
+        match &self.bits {
+            Some((lo, bits)) => {
+                let Some(at) = id.checked_sub(*lo).and_then(|d| usize::try_from(d).ok()) else {
+                    return false;
+                };
+                bits.get(at / 64).is_some_and(|w| w & (1 << (at % 64)) != 0)
+            }
+            None => self.ids.binary_search(&id).is_ok(),
+        }
+    }
 }
 
 /// Recent interactions: the [`RECENT_DAYS`] days up to and including the
@@ -1019,6 +1063,24 @@ pub async fn refresh_on_store(store: &Store) -> Result<RefreshReport, AnalysisEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn membership_by_bitmap_and_by_search_agree() {
+        let dense: Vec<i64> = (5..3000).filter(|i| i % 7 != 0).collect();
+        let sparse: Vec<i64> = vec![-9, 3, 1 << 40, 1 << 50];
+        for ids in [&dense, &sparse, &Vec::new()] {
+            let m = Members::new(ids);
+            for probe in (-20..3100).chain([1 << 40, 1 << 50, i64::MIN, i64::MAX]) {
+                assert_eq!(
+                    m.contains(probe),
+                    ids.binary_search(&probe).is_ok(),
+                    "{probe}"
+                );
+            }
+        }
+        assert!(Members::new(&dense).bits.is_some());
+        assert!(Members::new(&sparse).bits.is_none());
+    }
 
     #[test]
     fn explanations_round_trip_through_the_compact_form() {
