@@ -498,6 +498,21 @@ impl Store {
         ))
     }
 
+    /// The refreshes of run `run_id` so far: (latest, customers re-scored
+    /// in all); `None` before the first.
+    pub async fn refreshes_of(&self, run_id: i64) -> StoreResult<Option<(DateTime<Utc>, i64)>> {
+        let r = Sql::new(
+            "SELECT MAX(refreshed_at) AS at, CAST(COALESCE(SUM(customers), 0) AS BIGINT) AS n \
+             FROM analysis_refreshes WHERE run_id = ",
+        )
+        .bind(run_id)
+        .query()
+        .fetch_one(self.pool())
+        .await?;
+        let at: Option<i64> = r.try_get("at")?;
+        at.map(|at| Ok((instant(at)?, r.try_get("n")?))).transpose()
+    }
+
     /// SQLite: writes `rows` into a fresh staging copy of
     /// `customer_analytics`, a few thousand rows per transaction.
     async fn stage_results(

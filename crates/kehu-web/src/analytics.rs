@@ -55,6 +55,8 @@ struct AnalyticsPage {
     csrf: String,
     is_admin: bool,
     as_of: Option<String>,
+    /// When computed, and refreshed since.
+    updated: Option<String>,
     kpis: Vec<(String, String)>,
     layers: Vec<LayerRow>,
     pareto: String,
@@ -138,6 +140,13 @@ async fn analytics_page(
     let run = match state.store.latest_analysis_run().await {
         Ok(r) => r,
         Err(e) => return page.error(e),
+    };
+    let refreshed = match &run {
+        Some(r) => match state.store.refreshes_of(r.id).await {
+            Ok(x) => x,
+            Err(e) => return page.error(e),
+        },
+        None => None,
     };
     let o: AnalyticsOverview = match state
         .overviews
@@ -426,6 +435,22 @@ async fn analytics_page(
                 "analytics.period",
                 &[("date", &r.as_of.to_string()), ("days", &days)],
             )
+        }),
+        updated: run.as_ref().map(|r| {
+            let computed = tr.f("analytics.computed", &[("time", &page.when(r.computed_at))]);
+            match refreshed {
+                Some((at, customers)) => format!(
+                    "{computed}{}",
+                    tr.f(
+                        "analytics.refreshed",
+                        &[
+                            ("time", &page.when(at)),
+                            ("customers", &customers.to_string())
+                        ]
+                    )
+                ),
+                None => computed,
+            }
         }),
         kpis,
         layers,

@@ -542,11 +542,26 @@ async fn analytics_page_is_scoped_and_admins_run_it(db: &TestDb) {
         "{html}"
     );
     assert!(html.contains("¥102,200.00"), "both reps' revenue: {html}");
+    assert!(
+        html.contains("计算于 ") && !html.contains("此后已为"),
+        "{html}"
+    );
+
+    // A purchase after the run: a refresh re-scores the buyer and the
+    // page says so.
+    a.create_order(&order(mine.id, 0, "1000")).await.unwrap();
+    kehu_core::analysis::refresh_on_store(&app.store)
+        .await
+        .unwrap();
+    let html = admin.page("/analytics").await;
+    // Both customers: the buyer, and rep B's customer, created within the
+    // minutes a refresh looks back before the run began.
+    assert!(html.contains("此后已为 2 位客户更新结果"), "{html}");
 
     // Rep A sees the same sections over own customers only.
     let html = rep.page("/analytics").await;
     assert!(
-        html.contains("客户金字塔") && html.contains("¥3,200.00"),
+        html.contains("客户金字塔") && html.contains("¥4,200.00"),
         "{html}"
     );
     assert!(html.contains("的 365 天"), "the period is named: {html}");
