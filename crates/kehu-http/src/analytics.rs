@@ -407,7 +407,7 @@ pub async fn schedule(state: AppState, every: Duration) {
                             customers = r.customers,
                             orders = r.orders,
                             ms = r.load_ms + r.compute_ms + r.save_ms,
-                            "analysis refreshed"
+                            "daily analysis run"
                         );
                         warm_overview(&state, r.run_id);
                     }
