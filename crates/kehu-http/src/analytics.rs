@@ -341,7 +341,8 @@ pub async fn run(
 
 #[utoipa::path(post, path = "/api/v1/analytics/refresh", tag = "analytics",
     responses((status = 200, body = RefreshReport), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "a run is in progress"),
+        (status = 409, body = ErrorBody,
+            description = "a run is in progress, or a newer run replaced the results meanwhile"),
         (status = 422, body = ErrorBody, description = "no run to refresh")))]
 /// Brings the latest run's results up to date now (admins) for the
 /// customers whose orders changed, and new customers, since the run or the

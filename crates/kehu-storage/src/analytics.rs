@@ -431,7 +431,8 @@ impl Store {
     }
 
     /// Replaces the results of the customers of `rows` and records
-    /// `changes` and the refresh, in one transaction.
+    /// `changes` and the refresh, in one transaction; a `Conflict` when a
+    /// newer run than the refreshed one has saved its results meanwhile.
     pub async fn save_refresh(
         &self,
         rows: &[CustomerAnalytics],
@@ -440,6 +441,27 @@ impl Store {
     ) -> StoreResult<()> {
         let now = self.now_ms();
         let mut tx = self.begin_write().await?;
+        // Results of a newer run are not overwritten with the pins of an
+        // older one. SQLite's single writer orders this transaction and a
+        // run's swap; on PostgreSQL the table lock keeps a swap from
+        // coming between the check and the writes.
+        if self.engine() == crate::Engine::Postgres {
+            Sql::new("LOCK TABLE customer_analytics IN ROW EXCLUSIVE MODE")
+                .query()
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        let latest: Option<i64> = Sql::new("SELECT MAX(id) AS id FROM analysis_runs")
+            .query()
+            .fetch_one(&mut *tx.tx)
+            .await?
+            .try_get("id")?;
+        if latest != Some(refresh.run_id) {
+            return Err(StoreError::Conflict {
+                field: "run_id".into(),
+                message: "was replaced by a newer analysis run meanwhile".into(),
+            });
+        }
         for chunk in rows.chunks(IDS_PER_QUERY) {
             let mut sql = Sql::new("DELETE FROM customer_analytics WHERE customer_id IN (");
             sql.bind_list(chunk.iter().map(|r| r.customer_id.0))

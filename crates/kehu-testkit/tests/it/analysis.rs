@@ -432,6 +432,34 @@ async fn a_refresh_rescores_only_changed_customers_as_the_run_would(db: &TestDb)
         analysis::refresh_on_store(&store).await.unwrap().customers,
         0
     );
+
+    // A refresh computed against a run that a newer run has replaced
+    // meanwhile writes nothing.
+    let newer = analysis::run_on_store(&store, &AnalysisConfig::new(today))
+        .await
+        .unwrap();
+    assert!(newer.run_id > run.run_id);
+    let stale = kehu_storage::AnalysisRefresh {
+        run_id: run.run_id,
+        refreshed_at: store.clock().now(),
+        read_from: store.clock().now().timestamp_millis(),
+        customers: 1,
+        orders: 0,
+        duration_ms: 0,
+    };
+    let mut row = after[&buyer].clone();
+    row.frequency = Some(99);
+    let refused = store.save_refresh(&[row], &[], &stale).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    let kept = as_user(&store, &admin)
+        .customer_analytics(CustomerId(buyer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(kept.frequency, Some(99));
 }
 
 /// `kehu serve` checks every few minutes: the first check of a day runs
