@@ -252,6 +252,9 @@ fn analysis_error(e: AnalysisError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "model", e.to_string())
         }
         AnalysisError::Input(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "input", m),
+        AnalysisError::NeedsRun(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "needs_run", m)
+        }
     }
 }
 
@@ -378,7 +381,7 @@ pub async fn schedule(state: AppState, every: Duration) {
     }
     loop {
         let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
-        let (due, refreshable) = match state.store.latest_analysis_run().await {
+        let (mut due, refreshable) = match state.store.latest_analysis_run().await {
             Ok(Some(run)) => (run.as_of < today, run.as_of == today),
             Ok(None) => (state.store.count_customers().await.unwrap_or(0) > 0, false),
             Err(e) => {
@@ -396,6 +399,9 @@ pub async fn schedule(state: AppState, every: Duration) {
                         "analysis refreshed for changed customers"
                     ),
                     Ok(_) => {}
+                    // Today's run was saved before refreshes existed:
+                    // run it again, with what refreshes need.
+                    Err(AnalysisError::NeedsRun(_)) => due = true,
                     Err(e) => tracing::warn!(error = %e, "analysis refresh failed"),
                 }
             }

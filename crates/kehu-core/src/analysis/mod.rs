@@ -50,6 +50,10 @@ pub enum AnalysisError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Input(String),
+    /// A refresh found nothing it can build on (no run, or a run saved
+    /// before refreshes existed): a full run is needed.
+    #[error("{0}")]
+    NeedsRun(String),
 }
 
 /// Settings of a run.
@@ -986,13 +990,13 @@ pub struct RefreshReport {
 pub async fn refresh_on_store(store: &Store) -> Result<RefreshReport, AnalysisError> {
     let started = std::time::Instant::now();
     let Some(run) = store.latest_analysis_run().await? else {
-        return Err(AnalysisError::Input(
+        return Err(AnalysisError::NeedsRun(
             "there is no analysis run to refresh yet: run the analysis first".into(),
         ));
     };
     let (pins, from) = store.refresh_base(run.id).await?;
     let stale = || {
-        AnalysisError::Input(
+        AnalysisError::NeedsRun(
             "the latest analysis run predates refreshes: run the analysis again first".into(),
         )
     };

@@ -504,5 +504,26 @@ async fn the_server_runs_the_analysis_daily_and_refreshes_changed_customers(db: 
     assert_eq!(second.monetary_minor, Some(120_000));
     let latest = store.latest_analysis_run().await.unwrap().unwrap();
     assert_eq!(latest.id, run.id, "refreshed, not run again");
+
+    // A run saved before refreshes existed has no pins: the next check
+    // runs the analysis again instead of failing to refresh.
+    let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE analysis_runs SET pins = NULL")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    let mut again = None;
+    for _ in 0..200 {
+        let latest = store.latest_analysis_run().await.unwrap().unwrap();
+        if latest.id != run.id {
+            again = Some(latest);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let again = again.expect("a new run within 10 s");
+    assert_eq!(again.as_of, today);
+    assert!(store.refresh_base(again.id).await.unwrap().0.is_some());
     checks.abort();
 }
