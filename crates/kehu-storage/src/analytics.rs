@@ -363,7 +363,7 @@ impl Store {
     /// changes from then on) and `pins` what it fixed for refreshes (JSON).
     pub async fn save_analysis(
         &self,
-        rows: &[CustomerAnalytics],
+        rows: &std::sync::Arc<Vec<CustomerAnalytics>>,
         changes: &[LifecycleChange],
         run: &AnalysisRun,
         read_from: i64,
@@ -540,7 +540,7 @@ impl Store {
     async fn stage_results(
         &self,
         path: &std::path::Path,
-        rows: &[CustomerAnalytics],
+        rows: &std::sync::Arc<Vec<CustomerAnalytics>>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         // The staging table is the result table's own definition under
@@ -562,9 +562,10 @@ impl Store {
             "INSERT INTO {STAGING} ({ANALYTICS_COLS}) VALUES ({})",
             vec!["?"; ANALYTICS_COLS.split(',').count()].join(", ")
         );
-        for chunk in rows.chunks(STAGED_PER_TRANSACTION) {
+        for start in (0..rows.len()).step_by(STAGED_PER_TRANSACTION) {
+            let end = (start + STAGED_PER_TRANSACTION).min(rows.len());
             writer
-                .insert(sql.clone(), chunk.iter().map(analytics_values).collect())
+                .insert(&sql, rows, start..end, insert_analytics)
                 .await?;
         }
         Ok(())
@@ -998,6 +999,42 @@ fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
         Arg::OptI64(a.expected_order_value_minor),
         Arg::OptI64(a.clv_minor),
     ]
+}
+
+/// [`analytics_values`] bound straight from the row, in the same order:
+/// a million rows go in without a value list each.
+fn insert_analytics(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    a: &CustomerAnalytics,
+) -> rusqlite::Result<usize> {
+    let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
+    stmt.execute(rusqlite::params![
+        a.customer_id.0,
+        a.computed_at.timestamp_millis(),
+        a.as_of.to_string(),
+        a.recency_days,
+        a.frequency,
+        a.monetary_minor,
+        a.r_score,
+        a.f_score,
+        a.m_score,
+        a.rfm_segment.as_deref(),
+        a.revenue_minor,
+        a.profit_minor,
+        a.pyramid_layer.as_deref(),
+        a.value_group.as_str(),
+        a.lifecycle_stage.as_str(),
+        a.lifecycle_since.to_string(),
+        a.lifecycle_reason.as_str(),
+        finite(a.value_score),
+        finite(a.capability_score),
+        a.selection_quadrant.as_deref(),
+        a.selection_explanation.as_deref(),
+        finite(a.probability_alive),
+        finite(a.expected_purchases),
+        a.expected_order_value_minor,
+        a.clv_minor,
+    ])
 }
 
 fn analytics_row(r: &sqlx::any::AnyRow) -> StoreResult<CustomerAnalytics> {

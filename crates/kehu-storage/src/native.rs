@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
-use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::Connection;
 
 use crate::sql::Arg;
@@ -183,23 +182,6 @@ pub(crate) async fn scan<T: Send + 'static>(
     }
 }
 
-impl rusqlite::ToSql for Arg {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        let value = match self {
-            Arg::I64(v) => ValueRef::Integer(*v),
-            Arg::OptI64(v) => v.map_or(ValueRef::Null, ValueRef::Integer),
-            Arg::Text(s) => ValueRef::Text(s.as_bytes()),
-            Arg::OptText(s) => s
-                .as_deref()
-                .map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes())),
-            Arg::OptF64(v) => v
-                .filter(|v| v.is_finite())
-                .map_or(ValueRef::Null, ValueRef::Real),
-        };
-        Ok(ToSqlOutput::Borrowed(value))
-    }
-}
-
 /// SQLite: a connection of its own for bulk inserts, each batch one
 /// transaction under the store's single-writer lock.
 pub(crate) struct SqliteWriter {
@@ -229,22 +211,29 @@ impl SqliteWriter {
         })
     }
 
-    /// Runs `sql` (an `INSERT` with one `?` per value) once per row, in one
-    /// transaction.
-    pub(crate) async fn insert(&mut self, sql: String, rows: Vec<Vec<Arg>>) -> StoreResult<()> {
+    /// Runs `sql` (an `INSERT`) once for each of `rows[range]`, binding
+    /// its values with `bind`, in one transaction.
+    pub(crate) async fn insert<T: Send + Sync + 'static>(
+        &mut self,
+        sql: &str,
+        rows: &Arc<Vec<T>>,
+        range: std::ops::Range<usize>,
+        bind: fn(&mut rusqlite::CachedStatement<'_>, &T) -> rusqlite::Result<usize>,
+    ) -> StoreResult<()> {
         let conn = self
             .conn
             .take()
             .ok_or_else(|| StoreError::Corrupt("bulk writer lost its connection".into()))?;
         let lock = self.lock.clone();
+        let (sql, rows) = (sql.to_owned(), rows.clone());
         let conn = tokio::task::spawn_blocking(move || -> StoreResult<_> {
             let _writer = lock.blocking_lock();
             let mut conn = conn;
             let tx = conn.transaction()?;
             {
                 let mut stmt = tx.prepare_cached(&sql)?;
-                for row in &rows {
-                    stmt.execute(rusqlite::params_from_iter(row.iter()))?;
+                for row in rows.get(range).unwrap_or_default() {
+                    bind(&mut stmt, row)?;
                 }
             }
             tx.commit()?;

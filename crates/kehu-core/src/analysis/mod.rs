@@ -870,7 +870,13 @@ pub async fn run_on_store(
         summary,
     };
     let run_id = store
-        .save_analysis(&outcome.results, &outcome.changes, &run, read_from, &pins)
+        .save_analysis(
+            &std::sync::Arc::new(outcome.results),
+            &outcome.changes,
+            &run,
+            read_from,
+            &pins,
+        )
         .await?;
     let saved = started.elapsed();
     Ok(RunReport {
