@@ -832,6 +832,19 @@ impl CopyLoad {
         tracing::debug!(ms = indexed.elapsed().as_millis() as u64, "results indexed");
         let swap = std::time::Instant::now();
         let mut tx = conn.begin().await?;
+        // The stage changes first (a first run has a million): readers of
+        // the results wait only from the drop below to the commit.
+        native::copy_in(
+            &mut tx,
+            "lifecycle_changes (customer_id, from_stage, to_stage, changed_on, recorded_at)",
+            self.changes,
+        )
+        .await?;
+        tracing::debug!(
+            ms = swap.elapsed().as_millis() as u64,
+            "stage changes copied"
+        );
+        let swap = std::time::Instant::now();
         let mut ddl = vec![
             "DROP TABLE customer_analytics".to_owned(),
             format!("ALTER TABLE {STAGING} RENAME TO customer_analytics"),
@@ -860,12 +873,6 @@ impl CopyLoad {
         for sql in &ddl {
             sqlx::query(sql).execute(&mut *tx).await?;
         }
-        native::copy_in(
-            &mut tx,
-            "lifecycle_changes (customer_id, from_stage, to_stage, changed_on, recorded_at)",
-            self.changes,
-        )
-        .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO analysis_runs (computed_at, as_of, customers, orders, duration_ms, \
              read_from, pins, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
