@@ -131,15 +131,7 @@ impl Store {
             crate::Engine::Sqlite => "orders NOT INDEXED",
             crate::Engine::Postgres => "orders",
         };
-        let each = |out: &mut Vec<Order>, f: &Fields<'_>| {
-            out.push(Order {
-                customer_id: f.i64(0)?,
-                date: day_date(f.i64(1)?)?,
-                amount_minor: f.i64(2)?,
-                cost_minor: f.opt_i64(3)?,
-            });
-            Ok(())
-        };
+        let each = push_order;
         // Two halves by id, read side by side: one per core.
         let last: i64 = Sql::new("SELECT COALESCE(MAX(id), 0) AS id FROM orders")
             .query()
@@ -184,23 +176,15 @@ impl Store {
         customers: &[i64],
         up_to: NaiveDate,
     ) -> StoreResult<Vec<Order>> {
-        let up_to = up_to.to_string();
-        let mut out = Vec::new();
-        for ids in customers.chunks(IDS_PER_QUERY) {
-            let mut sql = Sql::new(&format!(
-                "SELECT customer_id, {} AS day, amount, cost FROM orders \
-                 WHERE status = 'completed' AND order_date <= ",
-                self.order_day()
-            ));
-            sql.bind(up_to.as_str())
-                .push(" AND customer_id IN (")
-                .bind_list(ids.iter().copied())
-                .push(") ORDER BY id");
-            for r in &sql.query().fetch_all(self.pool()).await? {
-                out.push(analysis_order(r)?);
-            }
-        }
-        Ok(out)
+        let day = self.order_day();
+        let sql = |ids: Option<&str>| {
+            format!(
+                "SELECT customer_id, {day} AS day, amount, cost FROM orders \
+                 WHERE customer_id IN ({}) AND status = 'completed' AND order_date <= '{up_to}'",
+                ids.unwrap_or_default()
+            )
+        };
+        self.scan_customers(Some(customers), sql, push_order).await
     }
 
     /// Customers whose counted orders changed at or after `since_ms`, and
@@ -268,67 +252,36 @@ impl Store {
         until_ms: i64,
         only: Option<&[i64]>,
     ) -> StoreResult<Vec<RelationshipFacts>> {
-        if only.is_none() {
-            let contacts = format!("{CONTACT_FACTS} GROUP BY customer_id");
-            let interactions = format!(
-                "{INTERACTION_FACTS}{since_ms} AND occurred_at < {until_ms} GROUP BY customer_id"
-            );
-            let each_contact = |out: &mut Vec<(i64, i64, i64)>, f: &Fields<'_>| {
-                out.push((f.i64(0)?, f.i64(1)?, f.i64(2)?));
-                Ok(())
-            };
-            let each_count = |out: &mut Vec<(i64, i64)>, f: &Fields<'_>| {
-                out.push((f.i64(0)?, f.i64(1)?));
-                Ok(())
-            };
-            let contacts = native::scan(&self.native, contacts, Vec::new(), each_contact).await?;
-            let counts = native::scan(&self.native, interactions, Vec::new(), each_count).await?;
-            return Ok(merge_facts(contacts, counts));
-        }
-        let restrict = |sql: &mut Sql, joiner: &str| {
-            if let Some(ids) = only {
-                sql.push(joiner)
-                    .push("customer_id IN (")
-                    .bind_list(ids.iter().copied())
-                    .push(")");
+        let contacts = |ids: Option<&str>| match ids {
+            Some(ids) => {
+                format!("{CONTACT_FACTS} WHERE customer_id IN ({ids}) GROUP BY customer_id")
             }
+            None => format!("{CONTACT_FACTS} GROUP BY customer_id"),
         };
-        let mut sql = Sql::new(CONTACT_FACTS);
-        restrict(&mut sql, " WHERE ");
-        sql.push(" GROUP BY customer_id");
-        let contacts = sql
-            .query()
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let mut sql = Sql::new(INTERACTION_FACTS);
-        sql.bind(since_ms)
-            .push(" AND occurred_at < ")
-            .bind(until_ms);
-        restrict(&mut sql, " AND ");
-        sql.push(" GROUP BY customer_id");
-        let counts = sql
-            .query()
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let interactions = |ids: Option<&str>| {
+            let only = ids.map(|ids| format!(" AND customer_id IN ({ids})"));
+            format!(
+                "{INTERACTION_FACTS}{since_ms} AND occurred_at < {until_ms}{} GROUP BY customer_id",
+                only.unwrap_or_default()
+            )
+        };
+        let each_contact = |out: &mut Vec<(i64, i64, i64)>, f: &Fields<'_>| {
+            out.push((f.i64(0)?, f.i64(1)?, f.i64(2)?));
+            Ok(())
+        };
+        let each_count = |out: &mut Vec<(i64, i64)>, f: &Fields<'_>| {
+            out.push((f.i64(0)?, f.i64(1)?));
+            Ok(())
+        };
+        let contacts = self.scan_customers(only, contacts, each_contact).await?;
+        let counts = self.scan_customers(only, interactions, each_count).await?;
         Ok(merge_facts(contacts, counts))
     }
 
     /// The stored lifecycle stage of every analysed customer: (id, stage,
-    /// since).
+    /// since), in no particular order.
     pub async fn lifecycle_states(&self) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
-        let text = "SELECT customer_id, lifecycle_stage, lifecycle_since FROM customer_analytics \
-                    ORDER BY customer_id";
-        let each = |out: &mut Vec<(i64, String, NaiveDate)>, f: &Fields<'_>| {
-            out.push((f.i64(0)?, f.text(1)?, date(&f.text(2)?)?));
-            Ok(())
-        };
-        native::scan(&self.native, text.into(), Vec::new(), each).await
+        self.lifecycle_states_in(None).await
     }
 
     /// [`Store::lifecycle_states`] of the given customers only.
@@ -336,16 +289,48 @@ impl Store {
         &self,
         customers: &[i64],
     ) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
+        self.lifecycle_states_in(Some(customers)).await
+    }
+
+    async fn lifecycle_states_in(
+        &self,
+        only: Option<&[i64]>,
+    ) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
+        let sql = |ids: Option<&str>| {
+            let only = ids.map(|ids| format!(" WHERE customer_id IN ({ids})"));
+            format!(
+                "SELECT customer_id, lifecycle_stage, lifecycle_since FROM customer_analytics{}",
+                only.unwrap_or_default()
+            )
+        };
+        let each = |out: &mut Vec<(i64, String, NaiveDate)>, f: &Fields<'_>| {
+            out.push((f.i64(0)?, f.text(1)?, date(&f.text(2)?)?));
+            Ok(())
+        };
+        self.scan_customers(only, sql, each).await
+    }
+
+    /// Runs `sql` natively over every customer (`only` is `None`; `sql`
+    /// gets `None`) or over the given ones, a few thousand at a time
+    /// (`sql` gets the ids as the text of an `IN` list: integers, nothing
+    /// to quote), and collects what `each` makes of the rows.
+    async fn scan_customers<T: Send + 'static>(
+        &self,
+        only: Option<&[i64]>,
+        sql: impl Fn(Option<&str>) -> String,
+        each: fn(&mut Vec<T>, &Fields<'_>) -> StoreResult<()>,
+    ) -> StoreResult<Vec<T>> {
+        let Some(ids) = only else {
+            return native::scan(&self.native, sql(None), Vec::new(), each).await;
+        };
         let mut out = Vec::new();
-        for ids in customers.chunks(IDS_PER_QUERY) {
-            let mut sql = Sql::new(
-                "SELECT customer_id, lifecycle_stage, lifecycle_since FROM customer_analytics \
-                 WHERE customer_id IN (",
-            );
-            sql.bind_list(ids.iter().copied()).push(")");
-            for r in &sql.query().fetch_all(self.pool()).await? {
-                out.push(lifecycle_state(r)?);
-            }
+        for chunk in ids.chunks(IDS_PER_LIST) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            out = native::scan(&self.native, sql(Some(&list)), out, each).await?;
         }
         Ok(out)
     }
@@ -919,24 +904,21 @@ fn change_values(c: &LifecycleChange, recorded_at: i64) -> Vec<Arg> {
     ]
 }
 
-/// Customer ids per `IN (…)` list.
+/// Customer ids per bound `IN (…)` list.
 const IDS_PER_QUERY: usize = 500;
 
-fn analysis_order(r: &sqlx::any::AnyRow) -> StoreResult<Order> {
-    Ok(Order {
-        customer_id: r.try_get("customer_id")?,
-        date: day_date(r.try_get("day")?)?,
-        amount_minor: r.try_get("amount")?,
-        cost_minor: r.try_get("cost")?,
-    })
-}
+/// Customer ids per literal `IN (…)` list of a native read.
+const IDS_PER_LIST: usize = 10_000;
 
-fn lifecycle_state(r: &sqlx::any::AnyRow) -> StoreResult<(i64, String, NaiveDate)> {
-    Ok((
-        r.try_get("customer_id")?,
-        r.try_get("lifecycle_stage")?,
-        date(r.try_get::<&str, _>("lifecycle_since")?)?,
-    ))
+/// One row of an analysis order read: customer, day number, amount, cost.
+fn push_order(out: &mut Vec<Order>, f: &Fields<'_>) -> StoreResult<()> {
+    out.push(Order {
+        customer_id: f.i64(0)?,
+        date: day_date(f.i64(1)?)?,
+        amount_minor: f.i64(2)?,
+        cost_minor: f.opt_i64(3)?,
+    });
+    Ok(())
 }
 
 /// Where SQLite stages a run's results before swapping them in.
@@ -978,70 +960,94 @@ fn analytics_types() -> Vec<Option<&'static str>> {
         .collect()
 }
 
-fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
-    vec![
-        Arg::I64(a.customer_id.0),
-        Arg::I64(a.computed_at.timestamp_millis()),
-        Arg::Text(a.as_of.to_string()),
-        Arg::OptI64(a.recency_days),
-        Arg::OptI64(a.frequency),
-        Arg::OptI64(a.monetary_minor),
-        Arg::OptI64(a.r_score),
-        Arg::OptI64(a.f_score),
-        Arg::OptI64(a.m_score),
-        Arg::OptText(a.rfm_segment.clone()),
-        Arg::I64(a.revenue_minor),
-        Arg::I64(a.profit_minor),
-        Arg::OptText(a.pyramid_layer.clone()),
-        Arg::Text(a.value_group.clone()),
-        Arg::Text(a.lifecycle_stage.clone()),
-        Arg::Text(a.lifecycle_since.to_string()),
-        Arg::Text(a.lifecycle_reason.clone()),
-        Arg::OptF64(a.value_score),
-        Arg::OptF64(a.capability_score),
-        Arg::OptText(a.selection_quadrant.clone()),
-        Arg::OptText(a.selection_explanation.clone()),
-        Arg::OptF64(a.probability_alive),
-        Arg::OptF64(a.expected_purchases),
-        Arg::OptI64(a.expected_order_value_minor),
-        Arg::OptI64(a.clv_minor),
+/// One value of a result row, borrowed from it.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    I64(i64),
+    OptI64(Option<i64>),
+    Str(&'a str),
+    OptStr(Option<&'a str>),
+    Date(NaiveDate),
+    OptF64(Option<f64>),
+}
+
+/// A result row's values in the order of [`ANALYTICS_COLS`]: the one list
+/// that every way of writing results (bound parameters, COPY, rusqlite)
+/// goes through.
+fn analytics_fields(a: &CustomerAnalytics) -> [Value<'_>; 25] {
+    use Value::*;
+    [
+        I64(a.customer_id.0),
+        I64(a.computed_at.timestamp_millis()),
+        Date(a.as_of),
+        OptI64(a.recency_days),
+        OptI64(a.frequency),
+        OptI64(a.monetary_minor),
+        OptI64(a.r_score),
+        OptI64(a.f_score),
+        OptI64(a.m_score),
+        OptStr(a.rfm_segment.as_deref()),
+        I64(a.revenue_minor),
+        I64(a.profit_minor),
+        OptStr(a.pyramid_layer.as_deref()),
+        Str(&a.value_group),
+        Str(&a.lifecycle_stage),
+        Date(a.lifecycle_since),
+        Str(&a.lifecycle_reason),
+        OptF64(a.value_score),
+        OptF64(a.capability_score),
+        OptStr(a.selection_quadrant.as_deref()),
+        OptStr(a.selection_explanation.as_deref()),
+        OptF64(a.probability_alive),
+        OptF64(a.expected_purchases),
+        OptI64(a.expected_order_value_minor),
+        OptI64(a.clv_minor),
     ]
 }
 
-/// [`analytics_values`] bound straight from the row, in the same order:
-/// a million rows go in without a value list each.
+impl Value<'_> {
+    /// Owned, for bound parameters and COPY.
+    fn arg(self) -> Arg {
+        match self {
+            Value::I64(v) => Arg::I64(v),
+            Value::OptI64(v) => Arg::OptI64(v),
+            Value::Str(v) => Arg::Text(v.to_owned()),
+            Value::OptStr(v) => Arg::OptText(v.map(str::to_owned)),
+            Value::Date(d) => Arg::Text(d.to_string()),
+            Value::OptF64(v) => Arg::OptF64(v),
+        }
+    }
+}
+
+/// Straight into SQLite: a million rows go in without a value list each.
+impl rusqlite::ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match *self {
+            Value::I64(v) => ToSqlOutput::Borrowed(ValueRef::Integer(v)),
+            Value::OptI64(v) => ToSqlOutput::Borrowed(v.map_or(ValueRef::Null, ValueRef::Integer)),
+            Value::Str(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Value::OptStr(v) => {
+                ToSqlOutput::Borrowed(v.map_or(ValueRef::Null, |v| ValueRef::Text(v.as_bytes())))
+            }
+            Value::Date(d) => ToSqlOutput::Owned(rusqlite::types::Value::Text(d.to_string())),
+            Value::OptF64(v) => ToSqlOutput::Borrowed(
+                v.filter(|v| v.is_finite())
+                    .map_or(ValueRef::Null, ValueRef::Real),
+            ),
+        })
+    }
+}
+
+fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
+    analytics_fields(a).into_iter().map(Value::arg).collect()
+}
+
 fn insert_analytics(
     stmt: &mut rusqlite::CachedStatement<'_>,
     a: &CustomerAnalytics,
 ) -> rusqlite::Result<usize> {
-    let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
-    stmt.execute(rusqlite::params![
-        a.customer_id.0,
-        a.computed_at.timestamp_millis(),
-        a.as_of.to_string(),
-        a.recency_days,
-        a.frequency,
-        a.monetary_minor,
-        a.r_score,
-        a.f_score,
-        a.m_score,
-        a.rfm_segment.as_deref(),
-        a.revenue_minor,
-        a.profit_minor,
-        a.pyramid_layer.as_deref(),
-        a.value_group.as_str(),
-        a.lifecycle_stage.as_str(),
-        a.lifecycle_since.to_string(),
-        a.lifecycle_reason.as_str(),
-        finite(a.value_score),
-        finite(a.capability_score),
-        a.selection_quadrant.as_deref(),
-        a.selection_explanation.as_deref(),
-        finite(a.probability_alive),
-        finite(a.expected_purchases),
-        a.expected_order_value_minor,
-        a.clv_minor,
-    ])
+    stmt.execute(rusqlite::params_from_iter(analytics_fields(a)))
 }
 
 fn analytics_row(r: &sqlx::any::AnyRow) -> StoreResult<CustomerAnalytics> {

@@ -55,37 +55,16 @@ pub(crate) enum Fields<'a> {
 impl Fields<'_> {
     /// An integer field; `None` when NULL.
     pub(crate) fn opt_i64(&self, i: usize) -> StoreResult<Option<i64>> {
-        match self {
-            Fields::Sqlite(r) => Ok(r.get::<_, Option<i64>>(i)?),
-            Fields::Postgres(f) => match f.get(i).copied() {
-                Some("\\N") => Ok(None),
-                Some(s) => s
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| StoreError::Corrupt(format!("not an integer: {s:?}"))),
-                None => Err(StoreError::Corrupt(format!("no field {i}"))),
-            },
-        }
+        self.opt_value(i)
     }
 
     pub(crate) fn i64(&self, i: usize) -> StoreResult<i64> {
-        self.opt_i64(i)?
-            .ok_or_else(|| StoreError::Corrupt(format!("field {i} is NULL")))
+        self.opt_i64(i)?.ok_or_else(|| null(i))
     }
 
     /// A floating-point field; `None` when NULL.
     pub(crate) fn opt_f64(&self, i: usize) -> StoreResult<Option<f64>> {
-        match self {
-            Fields::Sqlite(r) => Ok(r.get::<_, Option<f64>>(i)?),
-            Fields::Postgres(f) => match f.get(i).copied() {
-                Some("\\N") => Ok(None),
-                Some(s) => s
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| StoreError::Corrupt(format!("not a number: {s:?}"))),
-                None => Err(StoreError::Corrupt(format!("no field {i}"))),
-            },
-        }
+        self.opt_value(i)
     }
 
     /// A text field, borrowed from the row (our own keys and dates:
@@ -104,17 +83,31 @@ impl Fields<'_> {
         }
     }
 
-    /// A text field as stored (our own keys and dates: nothing that COPY
-    /// would escape).
+    /// A text field as stored.
     pub(crate) fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.opt_str(i)?.ok_or_else(|| null(i))?.to_owned())
+    }
+
+    /// A number: SQLite's own value, PostgreSQL's text parsed.
+    fn opt_value<T>(&self, i: usize) -> StoreResult<Option<T>>
+    where
+        T: rusqlite::types::FromSql + std::str::FromStr,
+    {
         match self {
-            Fields::Sqlite(r) => Ok(r.get::<_, String>(i)?),
-            Fields::Postgres(f) => match f.get(i).copied() {
-                Some("\\N") | None => Err(StoreError::Corrupt(format!("field {i} is NULL"))),
-                Some(s) => Ok(s.to_owned()),
-            },
+            Fields::Sqlite(r) => Ok(r.get::<_, Option<T>>(i)?),
+            Fields::Postgres(_) => self
+                .opt_str(i)?
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| StoreError::Corrupt(format!("field {i}: not a number: {s:?}")))
+                })
+                .transpose(),
         }
     }
+}
+
+fn null(i: usize) -> StoreError {
+    StoreError::Corrupt(format!("field {i} is NULL"))
 }
 
 /// Runs `sql` (a `SELECT` whose literals are all ours) and hands each row
