@@ -432,31 +432,12 @@ pub fn score(values: &[RfmValues]) -> (Vec<RfmRecord>, Option<RfmBreakpoints>) {
     let (Some(rc), Some(fc), Some(mc)) = cuts else {
         return (Vec::new(), None);
     };
-    let records = values
-        .iter()
-        .zip(recency.iter().zip(frequency.iter().zip(&monetary)))
-        .map(|(v, (r, (f, m)))| {
-            let scores = RfmScores {
-                r: quintile_score(*r, &rc),
-                f: quintile_score(*f, &fc),
-                m: quintile_score(*m, &mc),
-            };
-            RfmRecord {
-                customer_id: v.customer_id,
-                recency_days: v.recency_days,
-                frequency: v.frequency,
-                monetary_minor: v.monetary_minor,
-                scores,
-                segment: RfmSegment::from_scores(scores),
-            }
-        })
-        .collect();
     let breakpoints = RfmBreakpoints {
         recency_days: rc.map(i64::saturating_neg),
         frequency: fc,
         monetary_minor: mc,
     };
-    (records, Some(breakpoints))
+    (score_with(values, &breakpoints), Some(breakpoints))
 }
 
 /// Score measured values against given breakpoints (those of an earlier

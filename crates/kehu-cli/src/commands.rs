@@ -220,6 +220,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// "load 1.23 s, compute 0.45 s, save 0.67 s".
+fn steps(load_ms: u64, compute_ms: u64, save_ms: u64) -> String {
+    let s = |ms: u64| ms as f64 / 1000.0;
+    format!(
+        "load {:.2} s, compute {:.2} s, save {:.2} s",
+        s(load_ms),
+        s(compute_ms),
+        s(save_ms)
+    )
+}
+
 async fn analyze(url: &str, args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     use kehu_core::analysis::{self, offline, AnalysisConfig};
     use kehu_domain::Clock;
@@ -275,28 +286,24 @@ async fn analyze(url: &str, args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.refresh {
         let r = analysis::refresh_on_store(&store).await?;
         println!(
-            "refreshed run {} (as of {}) for {} changed customers, {} orders in {:.2} s (load {:.2} s, compute {:.2} s, save {:.2} s); {} lifecycle stage changes",
+            "refreshed run {} (as of {}) for {} changed customers, {} orders in {:.2} s ({}); {} lifecycle stage changes",
             r.run_id,
             r.as_of,
             r.customers,
             r.orders,
             started.elapsed().as_secs_f64(),
-            r.load_ms as f64 / 1000.0,
-            r.compute_ms as f64 / 1000.0,
-            r.save_ms as f64 / 1000.0,
+            steps(r.load_ms, r.compute_ms, r.save_ms),
             r.stage_changes
         );
         return Ok(ExitCode::SUCCESS);
     }
     let r = analysis::run_on_store(&store, &config).await?;
     println!(
-        "analysed {} customers, {} orders as of {as_of} in {:.2} s (load {:.2} s, compute {:.2} s, save {:.2} s); {} lifecycle stage changes; run {}",
+        "analysed {} customers, {} orders as of {as_of} in {:.2} s ({}); {} lifecycle stage changes; run {}",
         r.customers,
         r.orders,
         started.elapsed().as_secs_f64(),
-        r.load_ms as f64 / 1000.0,
-        r.compute_ms as f64 / 1000.0,
-        r.save_ms as f64 / 1000.0,
+        steps(r.load_ms, r.compute_ms, r.save_ms),
         r.stage_changes,
         r.run_id
     );

@@ -133,6 +133,17 @@ pub async fn start_in_background(state: &AppState, config: AnalysisConfig) -> bo
     started.await.is_ok()
 }
 
+/// Holds the run guard for a request, or answers 409 while a run goes on.
+fn start_or_conflict(state: &AppState) -> Result<Running<'_>, ApiError> {
+    state.analysis.try_start().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "running",
+            "an analysis run is in progress",
+        )
+    })
+}
+
 /// Only one run at a time: a second one waits for nothing and is refused.
 /// Asking whether a run goes on never takes the guard itself, so a page
 /// that asks cannot keep a run from starting.
@@ -328,13 +339,7 @@ pub async fn run(
         }
         config.clv.monthly_discount_rate = d;
     }
-    let Some(_running) = state.analysis.try_start() else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "running",
-            "an analysis run is in progress",
-        ));
-    };
+    let _running = start_or_conflict(&state)?;
     let report = analysis::run_on_store(&state.store, &config)
         .await
         .map_err(analysis_error)?;
@@ -360,13 +365,7 @@ pub async fn refresh_now(
     if !auth.actor.is_admin() {
         return Err(ApiError::forbidden("only admins run the analysis"));
     }
-    let Some(_running) = state.analysis.try_start() else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "running",
-            "an analysis run is in progress",
-        ));
-    };
+    let _running = start_or_conflict(&state)?;
     Ok(axum::Json(refresh(&state).await.map_err(analysis_error)?))
 }
 

@@ -841,20 +841,15 @@ pub async fn run_on_store(
     let loaded = started.elapsed();
     let now = store.clock().now();
     let (customers_n, orders_n) = (customers.len(), orders.len());
-    let cfg = config.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let inputs = Inputs {
-            customers: &customers,
-            orders: &orders,
-            relationships: Some(&facts),
-            previous_stages: &previous,
-            pins: None,
-            warm_start: warm_start.as_ref(),
-        };
-        compute(&inputs, &cfg, now)
-    })
-    .await
-    .map_err(|e| AnalysisError::Input(format!("the computation stopped: {e}")))??;
+    let read = Read {
+        customers,
+        orders,
+        facts,
+        previous,
+    };
+    let outcome = read
+        .compute_apart(None, warm_start, config.clone(), now)
+        .await?;
     let pins = serde_json::to_string(&outcome.pins)
         .map_err(|e| AnalysisError::Input(format!("pins: {e}")))?;
     let computed = started.elapsed();
@@ -930,6 +925,39 @@ impl<'a> Members<'a> {
             }
             None => self.ids.binary_search(&id).is_ok(),
         }
+    }
+}
+
+/// What a run or a refresh read from the database.
+struct Read {
+    customers: Vec<i64>,
+    orders: Vec<Order>,
+    facts: Vec<RelationshipFacts>,
+    previous: HashMap<i64, StageState>,
+}
+
+impl Read {
+    /// [`compute`] off the async runtime.
+    async fn compute_apart(
+        self,
+        pins: Option<Pins>,
+        warm_start: Option<ClvModels>,
+        config: AnalysisConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, AnalysisError> {
+        tokio::task::spawn_blocking(move || {
+            let inputs = Inputs {
+                customers: &self.customers,
+                orders: &self.orders,
+                relationships: Some(&self.facts),
+                previous_stages: &self.previous,
+                pins: pins.as_ref(),
+                warm_start: warm_start.as_ref(),
+            };
+            compute(&inputs, &config, now)
+        })
+        .await
+        .map_err(|e| AnalysisError::Input(format!("the computation stopped: {e}")))?
     }
 }
 
@@ -1035,19 +1063,13 @@ pub async fn refresh_on_store(store: &Store) -> Result<RefreshReport, AnalysisEr
     let loaded = started.elapsed();
     let now = store.clock().now();
     report.orders = orders.len() as u64;
-    let outcome = tokio::task::spawn_blocking(move || {
-        let inputs = Inputs {
-            customers: &customers,
-            orders: &orders,
-            relationships: Some(&facts),
-            previous_stages: &previous,
-            pins: Some(&pins),
-            warm_start: None,
-        };
-        compute(&inputs, &config, now)
-    })
-    .await
-    .map_err(|e| AnalysisError::Input(format!("the computation stopped: {e}")))??;
+    let read = Read {
+        customers,
+        orders,
+        facts,
+        previous,
+    };
+    let outcome = read.compute_apart(Some(pins), None, config, now).await?;
     let computed = started.elapsed();
     store
         .save_refresh(
