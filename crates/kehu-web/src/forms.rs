@@ -790,15 +790,12 @@ const INTERACTION_FIELDS: &[Spec] = &[
     required("content", Input::Area),
 ];
 
-/// `YYYY-MM-DD HH:MM` in the user's time zone, as the form shows a time.
-const LOCAL_TIME: &str = "%Y-%m-%d %H:%M";
-
 /// The form's local time as RFC 3339 for the domain; anything else is
 /// passed on unchanged for the domain to name the field's problem.
 fn occurred_at_of(v: &HashMap<String, String>, time_zone: &str) -> Option<String> {
     use chrono::TimeZone;
     let raw = v.get("occurred_at")?.trim().replace('T', " ");
-    let local = chrono::NaiveDateTime::parse_from_str(&raw, LOCAL_TIME).ok();
+    let local = chrono::NaiveDateTime::parse_from_str(&raw, crate::pages::LOCAL_TIME).ok();
     Some(
         local
             .and_then(|t| {
@@ -853,18 +850,13 @@ pub async fn edit_interaction(
         Ok(x) => x,
         Err(e) => return page.error(e),
     };
-    let local = it
-        .occurred_at
-        .with_timezone(&kehu_core::time::zone(&page.me.user.time_zone))
-        .format(LOCAL_TIME)
-        .to_string();
     let values = strings(vec![
         ("channel", it.channel.as_str().into()),
         (
             "contact_id",
             it.contact_id.map(|k| k.0.to_string()).unwrap_or_default(),
         ),
-        ("occurred_at", local),
+        ("occurred_at", page.when(it.occurred_at)),
         ("content", it.content.clone()),
     ]);
     interaction_form(&state, page, &it, &values, &[]).await

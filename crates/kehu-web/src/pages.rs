@@ -98,11 +98,16 @@ impl Page {
         store_error(&self.tr, e)
     }
 
+    /// `t` in the user's time zone, as pages show times and forms take
+    /// them ([`LOCAL_TIME`]).
     pub(crate) fn when(&self, t: DateTime<Utc>) -> String {
         let local = t.with_timezone(&kehu_core::time::zone(&self.me.user.time_zone));
-        local.format("%Y-%m-%d %H:%M").to_string()
+        local.format(LOCAL_TIME).to_string()
     }
 }
+
+/// `YYYY-MM-DD HH:MM`: how pages show a time and forms take one.
+pub(crate) const LOCAL_TIME: &str = "%Y-%m-%d %H:%M";
 
 /// `¥1,234.50`: yuan sign, thousands separators, two decimals.
 pub fn money(minor: i64) -> String {
