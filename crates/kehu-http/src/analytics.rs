@@ -115,9 +115,10 @@ pub async fn refresh(state: &AppState) -> Result<analysis::RefreshReport, Analys
 }
 
 /// Starts a run in the background and returns once it holds the guard
-/// (`true`), or at once when another run holds it (`false`). The fresh
-/// results replace the old ones when the run commits.
-pub async fn start_in_background(state: &AppState, config: AnalysisConfig) -> bool {
+/// (so a page loaded next says it is running), or at once when another
+/// run holds it. The fresh results replace the old ones when the run
+/// commits.
+pub async fn start_in_background(state: &AppState, config: AnalysisConfig) {
     let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
     let background = state.clone();
     tokio::spawn(async move {
@@ -130,7 +131,8 @@ pub async fn start_in_background(state: &AppState, config: AnalysisConfig) -> bo
             Err(e) => tracing::warn!(error = %e, "analysis run failed"),
         }
     });
-    started.await.is_ok()
+    // An error only says that another run holds the guard.
+    let _ = started.await;
 }
 
 /// Holds the run guard for a request, or answers 409 while a run goes on.

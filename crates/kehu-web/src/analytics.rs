@@ -497,9 +497,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Form(f): Form<RunFor
             "only admins run the analysis",
         ));
     }
-    if state.analysis.is_running() {
-        return Redirect::to("/analytics").into_response();
-    }
+    // A run already going on is left to finish: the page says so.
     let today = kehu_core::time::today_in(state.store.clock().now(), analysis::TIME_ZONE);
     kehu_http::analytics::start_in_background(&state, AnalysisConfig::new(today)).await;
     Redirect::to("/analytics").into_response()
