@@ -619,14 +619,19 @@ pub fn compute(
     // Selection, when the relationship facts are known.
     let mut selection_counts = None;
     let mut selection_indicators = Vec::new();
-    let mut selection_config = config.selection.clone();
-    if clv_models.is_none() || predictions.is_empty() {
-        selection_config.value.retain(|i| i.name != CLV);
-    }
+    // A refresh scores with the run's settings as scored; a run without
+    // CLV predictions leaves the CLV indicator out.
+    let selection_config = match inputs.pins {
+        Some(p) => p.selection.clone(),
+        None => {
+            let mut c = config.selection.clone();
+            if clv_models.is_none() || predictions.is_empty() {
+                c.value.retain(|i| i.name != CLV);
+            }
+            c
+        }
+    };
     let mut distributions = BTreeMap::new();
-    if let Some(p) = inputs.pins {
-        selection_config = p.selection.clone();
-    }
     if let Some(facts) = inputs.relationships {
         let n = results.len();
         // Relationship facts by customer slot (facts come sorted by id).
