@@ -311,9 +311,10 @@ impl Store {
     }
 
     /// Runs `sql` natively over every customer (`only` is `None`; `sql`
-    /// gets `None`) or over the given ones, a few thousand at a time
-    /// (`sql` gets the ids as the text of an `IN` list: integers, nothing
-    /// to quote), and collects what `each` makes of the rows.
+    /// gets `None`) or over the given ones, [`IDS_PER_LIST`] at a time on
+    /// one connection (`sql` gets the ids as the text of an `IN` list:
+    /// integers, nothing to quote), and collects what `each` makes of the
+    /// rows.
     async fn scan_customers<T: Send + 'static>(
         &self,
         only: Option<&[i64]>,
@@ -323,16 +324,18 @@ impl Store {
         let Some(ids) = only else {
             return native::scan(&self.native, sql(None), Vec::new(), each).await;
         };
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IDS_PER_LIST) {
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            out = native::scan(&self.native, sql(Some(&list)), out, each).await?;
-        }
-        Ok(out)
+        let sqls = ids
+            .chunks(IDS_PER_LIST)
+            .map(|chunk| {
+                let list = chunk
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                sql(Some(&list))
+            })
+            .collect();
+        native::scan_all(&self.native, sqls, Vec::new(), each).await
     }
 
     /// Replaces every customer's results with `rows`, records `changes`
@@ -907,8 +910,10 @@ fn change_values(c: &LifecycleChange, recorded_at: i64) -> Vec<Arg> {
 /// Customer ids per bound `IN (…)` list.
 const IDS_PER_QUERY: usize = 500;
 
-/// Customer ids per literal `IN (…)` list of a native read.
-const IDS_PER_LIST: usize = 10_000;
+/// Customer ids per literal `IN (…)` list of a native read. PostgreSQL
+/// plans an index scan of the orders for a thousand ids, a scan of the
+/// whole table (0.85 s at 9M orders) from about two thousand.
+const IDS_PER_LIST: usize = 1_000;
 
 /// One row of an analysis order read: customer, day number, amount, cost.
 fn push_order(out: &mut Vec<Order>, f: &Fields<'_>) -> StoreResult<()> {

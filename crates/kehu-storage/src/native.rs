@@ -118,6 +118,17 @@ pub(crate) async fn scan<T: Send + 'static>(
     acc: T,
     each: fn(&mut T, &Fields<'_>) -> StoreResult<()>,
 ) -> StoreResult<T> {
+    scan_all(native, vec![sql], acc, each).await
+}
+
+/// [`scan`] of several statements, one after the other on one connection,
+/// all folded into `acc`.
+pub(crate) async fn scan_all<T: Send + 'static>(
+    native: &Native,
+    sqls: Vec<String>,
+    acc: T,
+    each: fn(&mut T, &Fields<'_>) -> StoreResult<()>,
+) -> StoreResult<T> {
     match native {
         Native::Sqlite(path) => {
             let path = path.clone();
@@ -131,10 +142,12 @@ pub(crate) async fn scan<T: Send + 'static>(
                 // connection.
                 conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA mmap_size = 0;")?;
                 let mut acc = acc;
-                let mut stmt = conn.prepare(&sql)?;
-                let mut rows = stmt.query([])?;
-                while let Some(row) = rows.next()? {
-                    each(&mut acc, &Fields::Sqlite(row))?;
+                for sql in &sqls {
+                    let mut stmt = conn.prepare(sql)?;
+                    let mut rows = stmt.query([])?;
+                    while let Some(row) = rows.next()? {
+                        each(&mut acc, &Fields::Sqlite(row))?;
+                    }
                 }
                 Ok(acc)
             })
@@ -144,7 +157,7 @@ pub(crate) async fn scan<T: Send + 'static>(
         Native::Postgres(url) => {
             let mut conn = sqlx::postgres::PgConnection::connect(url).await?;
             let mut acc = acc;
-            {
+            for sql in &sqls {
                 let mut stream = conn
                     .copy_out_raw(&format!("COPY ({sql}) TO STDOUT"))
                     .await?;
