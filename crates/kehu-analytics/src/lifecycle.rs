@@ -124,6 +124,31 @@ pub enum StageReason {
     Early,
 }
 
+impl StageReason {
+    pub const ALL: [StageReason; 7] = [
+        StageReason::NoPurchase,
+        StageReason::NoPurchaseInWindow,
+        StageReason::FarOverdue,
+        StageReason::Overdue,
+        StageReason::FallingFrequency,
+        StageReason::Established,
+        StageReason::Early,
+    ];
+
+    /// Stable key, as serialized.
+    pub fn key(&self) -> &'static str {
+        match self {
+            StageReason::NoPurchase => "no_purchase",
+            StageReason::NoPurchaseInWindow => "no_purchase_in_window",
+            StageReason::FarOverdue => "far_overdue",
+            StageReason::Overdue => "overdue",
+            StageReason::FallingFrequency => "falling_frequency",
+            StageReason::Established => "established",
+            StageReason::Early => "early",
+        }
+    }
+}
+
 /// Lifecycle rules; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LifecycleConfig {
@@ -435,6 +460,14 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn reason_keys_match_serde() {
+        for r in StageReason::ALL {
+            let json = format!("\"{}\"", r.key());
+            assert_eq!(serde_json::to_string(&r).unwrap(), json);
+        }
     }
 
     fn input(first: &str, last: &str, days: u32, recent: u32, earlier: u32) -> LifecycleInput {

@@ -186,6 +186,13 @@ pub enum SelectionQuadrant {
 }
 
 impl SelectionQuadrant {
+    pub const ALL: [SelectionQuadrant; 4] = [
+        SelectionQuadrant::A,
+        SelectionQuadrant::B,
+        SelectionQuadrant::C,
+        SelectionQuadrant::D,
+    ];
+
     /// Stable key `a`-`d`.
     pub fn key(&self) -> &'static str {
         match self {
@@ -422,7 +429,116 @@ pub fn score_columns(
     columns: &BTreeMap<String, Vec<Option<f64>>>,
     config: &SelectionConfig,
 ) -> Result<ColumnScores> {
-    score_columns_in(n, columns, config, &distributions(columns, config))
+    Ok(score_columns_exact(n, columns, config)?.0)
+}
+
+/// [`score_columns`], also returning the exact distribution of each
+/// indicator's column (what [`distributions`] gives). Each column is sorted
+/// once and every value takes its percentile from its place in the sorted
+/// order, instead of a search of the distribution per value; the columns
+/// are sorted side by side on the machine's cores. The scores are the ones
+/// [`score_columns_in`] gives with those distributions, to the bit.
+pub fn score_columns_exact(
+    n: usize,
+    columns: &BTreeMap<String, Vec<Option<f64>>>,
+    config: &SelectionConfig,
+) -> Result<(ColumnScores, BTreeMap<String, Distribution>)> {
+    config.validate()?;
+    check_lengths(n, columns)?;
+    let indicators = weighted(config);
+    // Each distinct column once, however many indicators read it.
+    let names: Vec<&str> = {
+        let mut names: Vec<&str> = indicators
+            .iter()
+            .filter(|(ind, _)| columns.contains_key(&ind.name))
+            .map(|(ind, _)| ind.name.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    };
+    let ranked: Vec<(Distribution, Vec<f64>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let col = &columns[*name];
+                scope.spawn(move || rank_column(col, config.normalization))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let by_name: BTreeMap<&str, &(Distribution, Vec<f64>)> =
+        names.iter().copied().zip(ranked.iter()).collect();
+    let k = indicators.len();
+    let mut normalized = vec![0.0; n * k];
+    for (j, (ind, _)) in indicators.iter().enumerate() {
+        let Some((_, scores)) = by_name.get(ind.name.as_str()) else {
+            continue;
+        };
+        for (i, s) in scores.iter().enumerate() {
+            if s.is_nan() {
+                continue;
+            }
+            normalized[i * k + j] = match ind.direction {
+                Direction::HigherIsBetter => *s,
+                Direction::LowerIsBetter => 100.0 - s,
+            };
+        }
+    }
+    let distributions = names
+        .iter()
+        .zip(ranked)
+        .map(|(name, (d, _))| ((*name).to_owned(), d))
+        .collect();
+    Ok((combine(n, config, &indicators, normalized), distributions))
+}
+
+/// The exact distribution of a column and each value's normalised score
+/// within it (NaN for a missing value): the score
+/// [`Distribution::normalize`] gives, computed from the value's place in
+/// the sorted column.
+fn rank_column(col: &[Option<f64>], method: Normalization) -> (Distribution, Vec<f64>) {
+    let mut sorted: Vec<(f64, u32)> = col
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| x.filter(|v| v.is_finite()).map(|v| (v, i as u32)))
+        .collect();
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let mut scores = vec![f64::NAN; col.len()];
+    let mut d = Distribution::default();
+    let n = sorted.len() as f64;
+    let (min, max) = match (sorted.first(), sorted.last()) {
+        (Some(a), Some(b)) => (a.0, b.0),
+        _ => (0.0, 0.0),
+    };
+    let mut i = 0;
+    while i < sorted.len() {
+        let v = sorted[i].0;
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j].0 == v {
+            j += 1;
+        }
+        let (below, upto) = (i as f64 / n, j as f64 / n);
+        d.values.push(v);
+        d.below.push(below);
+        d.upto.push(upto);
+        let s = if max <= min {
+            50.0
+        } else {
+            match method {
+                Normalization::MinMax => 100.0 * (v - min) / (max - min),
+                Normalization::Percentile => 100.0 * ((below + upto) / 2.0),
+            }
+        };
+        for &(_, at) in &sorted[i..j] {
+            scores[at as usize] = s;
+        }
+        i = j;
+    }
+    (d, scores)
 }
 
 /// The exact distribution of each configured indicator's column, by name
@@ -445,6 +561,28 @@ pub fn distributions(
         .collect()
 }
 
+/// Every indicator with its weight as a share of its group's total, value
+/// indicators first.
+fn weighted(config: &SelectionConfig) -> Vec<(&Indicator, f64)> {
+    [&config.value, &config.capability]
+        .into_iter()
+        .flat_map(|group| {
+            let total: f64 = group.iter().map(|i| i.weight).sum();
+            group.iter().map(move |i| (i, i.weight / total))
+        })
+        .collect()
+}
+
+fn check_lengths(n: usize, columns: &BTreeMap<String, Vec<Option<f64>>>) -> Result<()> {
+    match columns.iter().find(|(_, c)| c.len() != n) {
+        Some((name, _)) => Err(invalid_config(
+            "columns",
+            format!("column {name:?} does not have one value per customer"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// [`score_columns`] with every value normalised within given
 /// distributions instead of its own column's: a run's stored distributions
 /// score the customers of a later refresh as the run would have. An
@@ -456,21 +594,9 @@ pub fn score_columns_in(
     distributions: &BTreeMap<String, Distribution>,
 ) -> Result<ColumnScores> {
     config.validate()?;
-    let indicators: Vec<(&Indicator, f64)> = [&config.value, &config.capability]
-        .into_iter()
-        .flat_map(|group| {
-            let total: f64 = group.iter().map(|i| i.weight).sum();
-            group.iter().map(move |i| (i, i.weight / total))
-        })
-        .collect();
+    check_lengths(n, columns)?;
+    let indicators = weighted(config);
     let k = indicators.len();
-    let n_value = config.value.len();
-    if let Some((name, _)) = columns.iter().find(|(_, c)| c.len() != n) {
-        return Err(invalid_config(
-            "columns",
-            format!("column {name:?} does not have one value per customer"),
-        ));
-    }
     let column_of = |name: &str| columns.get(name).map(Vec::as_slice);
     let mut normalized = vec![0.0; n * k];
     for (j, (ind, _)) in indicators.iter().enumerate() {
@@ -488,6 +614,18 @@ pub fn score_columns_in(
             }
         }
     }
+    Ok(combine(n, config, &indicators, normalized))
+}
+
+/// Points, group scores and quadrants from the normalised values.
+fn combine(
+    n: usize,
+    config: &SelectionConfig,
+    indicators: &[(&Indicator, f64)],
+    normalized: Vec<f64>,
+) -> ColumnScores {
+    let k = indicators.len();
+    let n_value = config.value.len();
     let weight_shares: Vec<f64> = indicators.iter().map(|(_, share)| *share).collect();
     let mut points = vec![0.0; n * k];
     let mut value_score = Vec::with_capacity(n);
@@ -507,14 +645,14 @@ pub fn score_columns_in(
             c >= config.capability_threshold,
         ));
     }
-    Ok(ColumnScores {
+    ColumnScores {
         value_score,
         capability_score,
         quadrant,
         points,
         normalized,
         weight_shares,
-    })
+    }
 }
 
 /// Score every customer, with a full explanation per customer.

@@ -365,3 +365,62 @@ fn large_inputs_take_the_parallel_path_and_agree_with_a_plain_map() {
         );
     }
 }
+
+/// A column of raw indicator values with many ties, missing values,
+/// non-finite values and both zeros.
+fn selection_column(n: usize) -> impl Strategy<Value = Vec<Option<f64>>> {
+    let value = prop_oneof![
+        4 => (0i32..6).prop_map(|v| Some(f64::from(v) * 2.5)),
+        2 => (-1000i32..1000).prop_map(|v| Some(f64::from(v) / 7.0)),
+        1 => Just(Some(-0.0)),
+        1 => Just(None),
+        1 => Just(Some(f64::NAN)),
+        1 => Just(Some(f64::INFINITY)),
+    ];
+    proptest::collection::vec(value, n)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Sorting each column once gives the scores and distributions of
+    /// looking every value up in the column's distribution, to the bit.
+    #[test]
+    fn ranking_sorted_columns_equals_searching_the_distributions(
+        (revenue, risk, fit) in (0usize..60).prop_flat_map(|n| {
+            (selection_column(n), selection_column(n), selection_column(n))
+        }),
+        percentile in any::<bool>(),
+    ) {
+        use kehu_analytics::selection::{self, Indicator, Normalization, SelectionConfig};
+        let n = revenue.len();
+        let mut config = SelectionConfig::new(
+            vec![Indicator::higher("revenue", 3.0), Indicator::lower("risk", 1.0)],
+            // The same column twice, and an indicator without a column.
+            vec![
+                Indicator::higher("fit", 1.0),
+                Indicator::lower("fit", 0.5),
+                Indicator::higher("absent", 1.0),
+            ],
+        );
+        if percentile {
+            config.normalization = Normalization::Percentile;
+        }
+        let columns: BTreeMap<String, Vec<Option<f64>>> = [
+            ("revenue".to_owned(), revenue),
+            ("risk".to_owned(), risk),
+            ("fit".to_owned(), fit),
+        ]
+        .into();
+        let (fast, dists) = selection::score_columns_exact(n, &columns, &config).unwrap();
+        let searched = selection::distributions(&columns, &config);
+        prop_assert_eq!(&dists, &searched);
+        let slow = selection::score_columns_in(n, &columns, &config, &searched).unwrap();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&fast.normalized), bits(&slow.normalized));
+        prop_assert_eq!(bits(&fast.points), bits(&slow.points));
+        prop_assert_eq!(bits(&fast.value_score), bits(&slow.value_score));
+        prop_assert_eq!(bits(&fast.capability_score), bits(&slow.capability_score));
+        prop_assert_eq!(fast.quadrant, slow.quadrant);
+    }
+}
