@@ -42,10 +42,12 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 pub use aggregates::AggregateDiff;
 pub use analytics::{
     AnalysisRefresh, AnalysisRun, AnalyticsOverview, AtRisk, CustomerAnalytics, Distribution,
-    LifecycleChange, RelationshipFacts, CLV_BANDS,
+    LifecycleChange, RelationshipFacts, ResultKey, CLV_BANDS,
 };
 pub use cursor::Cursor;
-pub use customers::{CustomerFilter, CustomerSort, DuplicateMatch, SortDir, MAX_PAGE};
+pub use customers::{
+    CustomerFilter, CustomerSort, DuplicateMatch, ResultColumn, SortDir, MAX_PAGE,
+};
 pub use dashboard::{month_start, Dashboard, DashboardWindow, SOURCES_SHOWN};
 pub use duplicates::DuplicateGroup;
 pub use error::{StoreError, StoreResult};

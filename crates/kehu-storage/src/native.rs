@@ -140,7 +140,7 @@ pub(crate) async fn scan_all<T: Send + 'static>(
                 )?;
                 // A large page cache for one long scan, dropped with the
                 // connection.
-                conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA mmap_size = 0;")?;
+                conn.execute_batch("PRAGMA cache_size = -8192; PRAGMA mmap_size = 0;")?;
                 let mut acc = acc;
                 for sql in &sqls {
                     let mut stmt = conn.prepare(sql)?;
@@ -266,23 +266,12 @@ pub(crate) fn copy_text(rows: impl IntoIterator<Item = Vec<Arg>>) -> Vec<u8> {
             if i > 0 {
                 out.push(b'\t');
             }
-            let text = |out: &mut Vec<u8>, s: &str| {
-                for b in s.bytes() {
-                    match b {
-                        b'\\' => out.extend_from_slice(b"\\\\"),
-                        b'\t' => out.extend_from_slice(b"\\t"),
-                        b'\n' => out.extend_from_slice(b"\\n"),
-                        b'\r' => out.extend_from_slice(b"\\r"),
-                        _ => out.push(b),
-                    }
-                }
-            };
             // Writing into a Vec cannot fail.
             let _ = match arg {
                 Arg::I64(v) | Arg::OptI64(Some(v)) => write!(out, "{v}"),
                 Arg::OptF64(Some(v)) if v.is_finite() => write!(out, "{v}"),
                 Arg::Text(s) | Arg::OptText(Some(s)) => {
-                    text(&mut out, s);
+                    copy_escaped(&mut out, s);
                     Ok(())
                 }
                 Arg::OptI64(None) | Arg::OptText(None) | Arg::OptF64(_) => out.write_all(b"\\N"),
@@ -291,6 +280,20 @@ pub(crate) fn copy_text(rows: impl IntoIterator<Item = Vec<Arg>>) -> Vec<u8> {
         out.push(b'\n');
     }
     out
+}
+
+/// `s` in COPY text format: backslash, tab, newline and carriage return
+/// escaped.
+pub(crate) fn copy_escaped(out: &mut Vec<u8>, s: &str) {
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
 }
 
 /// PostgreSQL: sends `data` (from [`copy_text`]) to `COPY target FROM

@@ -116,7 +116,7 @@ pub fn panel(
     facts.push(Fact {
         label: tr.t("insight.group").into(),
         value: group.map_or_else(
-            || a.value_group.clone(),
+            || a.value_group.to_string(),
             |g| g.label().text(lang).to_owned(),
         ),
         note: group.map_or_else(String::new, |g| g.strategy().text(lang).to_owned()),
@@ -130,7 +130,7 @@ pub fn panel(
             tr.f("insight.since", &[("date", &a.lifecycle_since.to_string())]),
             tr.value("lifecycle_reason", &a.lifecycle_reason)
         ),
-        badge: match a.lifecycle_stage.as_str() {
+        badge: match a.lifecycle_stage.as_ref() {
             "decline" | "departed" => "bad",
             "maturity" => "good",
             _ => "",

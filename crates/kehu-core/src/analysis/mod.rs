@@ -231,13 +231,6 @@ fn stage_of_key(key: &str) -> Option<LifecycleStage> {
     LifecycleStage::ALL.into_iter().find(|s| s.key() == key)
 }
 
-fn reason_key(r: lifecycle::StageReason) -> String {
-    serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// Logs how long each step of a run took (at debug level).
 struct Steps(std::time::Instant);
 
@@ -357,8 +350,8 @@ pub fn compute(
             "customer ids must be unique and ascending".into(),
         ));
     }
-    let index = |id: i64| customers.binary_search(&id).ok();
     let members = Members::new(customers);
+    let index = |id: i64| members.slot(id);
     if let Some(o) = inputs
         .orders
         .iter()
@@ -437,10 +430,8 @@ pub fn compute(
             .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?,
         config.window_days,
     )?;
-    let earlier = value_group::assign_summaries(
-        &summarize_orders(inputs.orders, &before)?,
-        &config.value_groups,
-    )?;
+    // Only counts and amounts: the lean pass, without purchase days.
+    let earlier = value_group::assign_orders(inputs.orders, &before, &config.value_groups)?;
     let pairs = |a: &value_group::ValueGroupAnalysis| -> Vec<(i64, ValueGroup)> {
         a.records.iter().map(|r| (r.customer_id, r.group)).collect()
     };
@@ -515,10 +506,10 @@ pub fn compute(
             revenue_minor: 0,
             profit_minor: 0,
             pyramid_layer: None,
-            value_group: ValueGroup::A.key().to_owned(),
-            lifecycle_stage: st.stage.key().to_owned(),
+            value_group: ValueGroup::A.key().into(),
+            lifecycle_stage: st.stage.key().into(),
             lifecycle_since: as_of,
-            lifecycle_reason: reason_key(st.reason),
+            lifecycle_reason: st.reason.key().into(),
             value_score: None,
             capability_score: None,
             selection_quadrant: None,
@@ -548,7 +539,7 @@ pub fn compute(
         r.r_score = Some(i64::from(rec.scores.r));
         r.f_score = Some(i64::from(rec.scores.f));
         r.m_score = Some(i64::from(rec.scores.m));
-        r.rfm_segment = Some(rec.segment.key().to_owned());
+        r.rfm_segment = Some(rec.segment.key().into());
         let t = segment_totals.entry(rec.segment).or_default();
         t.0 += 1;
         t.1 += rec.monetary_minor;
@@ -557,20 +548,20 @@ pub fn compute(
         None => {
             for m in &pyramid_revenue.members {
                 if let Some(i) = index(m.customer_id) {
-                    results[i].pyramid_layer = Some(m.layer.key().to_owned());
+                    results[i].pyramid_layer = Some(m.layer.key().into());
                 }
             }
         }
         Some(p) => {
             for r in results.iter_mut().filter(|r| r.revenue_minor > 0) {
                 let layer = pyramid::layer_of(r.revenue_minor, p.head_min_minor, p.waist_min_minor);
-                r.pyramid_layer = Some(layer.key().to_owned());
+                r.pyramid_layer = Some(layer.key().into());
             }
         }
     }
     for g in &groups.records {
         if let Some(i) = index(g.customer_id) {
-            results[i].value_group = g.group.key().to_owned();
+            results[i].value_group = g.group.key().into();
         }
     }
     for p in &predictions {
@@ -677,8 +668,8 @@ pub fn compute(
         columns.insert(CONTACTS.to_owned(), fact(|f| f.contacts));
         let scored = match inputs.pins {
             None => {
-                let exact = selection::distributions(&columns, &selection_config);
-                let scored = selection::score_columns_in(n, &columns, &selection_config, &exact)?;
+                let (scored, exact) =
+                    selection::score_columns_exact(n, &columns, &selection_config)?;
                 distributions = exact
                     .into_iter()
                     .map(|(k, d)| (k, d.compress(PINNED_VALUES)))
@@ -700,18 +691,40 @@ pub fn compute(
             .map(|name| columns.get(*name).map_or(&[][..], |c| c.as_slice()))
             .collect();
         let k = names.len();
-        let mut counts = [0u64; 4];
-        for (i, r) in results.iter_mut().enumerate() {
-            let q = scored.quadrant[i];
-            r.value_score = Some(scored.value_score[i]);
-            r.capability_score = Some(scored.capability_score[i]);
-            r.selection_quadrant = Some(q.key().to_owned());
-            counts[q as usize] += 1;
-            r.selection_explanation =
-                Some(compact_explanation((0..k).map(|j| {
-                    (raw[j].get(i).copied().flatten(), scored.points[i * k + j])
-                })));
-        }
+        // A million explanations are written side by side, a part of the
+        // customers per core.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let part = results.len().div_ceil(threads).max(1);
+        let (scored, raw) = (&scored, &raw);
+        let counts = std::thread::scope(|scope| {
+            let parts: Vec<_> = results
+                .chunks_mut(part)
+                .enumerate()
+                .map(|(p, rows)| {
+                    scope.spawn(move || {
+                        let mut counts = [0u64; 4];
+                        for (i, r) in (p * part..).zip(rows.iter_mut()) {
+                            let q = scored.quadrant[i];
+                            r.value_score = Some(scored.value_score[i]);
+                            r.capability_score = Some(scored.capability_score[i]);
+                            r.selection_quadrant = Some(q.key().into());
+                            counts[q as usize] += 1;
+                            r.selection_explanation = Some(compact_explanation((0..k).map(|j| {
+                                (raw[j].get(i).copied().flatten(), scored.points[i * k + j])
+                            })));
+                        }
+                        counts
+                    })
+                })
+                .collect();
+            parts.into_iter().fold([0u64; 4], |mut all, part| {
+                let counts = part.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                for (a, c) in all.iter_mut().zip(counts) {
+                    *a += c;
+                }
+                all
+            })
+        });
         selection_counts = Some(counts);
         selection_indicators = selection_config
             .value
@@ -891,45 +904,52 @@ pub async fn run_on_store(
     })
 }
 
-/// Membership in an ascending list of ids, asked once per order: a bitmap
-/// when the ids are dense (database keys usually are), binary search
-/// otherwise.
+/// The place of each id in an ascending list of ids, asked once per order
+/// and per result: a table indexed by id when the ids are dense (database
+/// keys usually are), binary search otherwise.
 struct Members<'a> {
     ids: &'a [i64],
-    /// (smallest id, one bit per id from it).
-    bits: Option<(i64, Vec<u64>)>,
+    /// (smallest id, the slot of each id from it, `u32::MAX` for none).
+    table: Option<(i64, Vec<u32>)>,
 }
 
 impl<'a> Members<'a> {
     fn new(ids: &'a [i64]) -> Self {
-        let bits = match (ids.first(), ids.last()) {
+        let table = match (ids.first(), ids.last()) {
             (Some(&lo), Some(&hi))
-                if hi
-                    .checked_sub(lo)
-                    .is_some_and(|span| span / 8 <= ids.len() as i64) =>
+                if ids.len() < u32::MAX as usize
+                    && hi
+                        .checked_sub(lo)
+                        .is_some_and(|span| span / 2 <= ids.len() as i64) =>
             {
-                let mut bits = vec![0u64; ((hi - lo) / 64 + 1) as usize];
-                for id in ids {
-                    let at = (id - lo) as usize;
-                    bits[at / 64] |= 1 << (at % 64);
+                let mut table = vec![u32::MAX; (hi - lo + 1) as usize];
+                for (slot, id) in ids.iter().enumerate() {
+                    table[(id - lo) as usize] = slot as u32;
                 }
-                Some((lo, bits))
+                Some((lo, table))
             }
             _ => None,
         };
-        Self { ids, bits }
+        Self { ids, table }
+    }
+
+    /// The position of `id` in the list.
+    fn slot(&self, id: i64) -> Option<usize> {
+        match &self.table {
+            Some((lo, table)) => {
+                let at = id.checked_sub(*lo).and_then(|d| usize::try_from(d).ok())?;
+                table
+                    .get(at)
+                    .copied()
+                    .filter(|s| *s != u32::MAX)
+                    .map(|s| s as usize)
+            }
+            None => self.ids.binary_search(&id).ok(),
+        }
     }
 
     fn contains(&self, id: i64) -> bool {
-        match &self.bits {
-            Some((lo, bits)) => {
-                let Some(at) = id.checked_sub(*lo).and_then(|d| usize::try_from(d).ok()) else {
-                    return false;
-                };
-                bits.get(at / 64).is_some_and(|w| w & (1 << (at % 64)) != 0)
-            }
-            None => self.ids.binary_search(&id).is_ok(),
-        }
+        self.slot(id).is_some()
     }
 }
 
@@ -1102,21 +1122,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn membership_by_bitmap_and_by_search_agree() {
+    fn slots_by_table_and_by_search_agree() {
         let dense: Vec<i64> = (5..3000).filter(|i| i % 7 != 0).collect();
         let sparse: Vec<i64> = vec![-9, 3, 1 << 40, 1 << 50];
         for ids in [&dense, &sparse, &Vec::new()] {
             let m = Members::new(ids);
             for probe in (-20..3100).chain([1 << 40, 1 << 50, i64::MIN, i64::MAX]) {
-                assert_eq!(
-                    m.contains(probe),
-                    ids.binary_search(&probe).is_ok(),
-                    "{probe}"
-                );
+                assert_eq!(m.slot(probe), ids.binary_search(&probe).ok(), "{probe}");
+                assert_eq!(m.contains(probe), m.slot(probe).is_some());
             }
         }
-        assert!(Members::new(&dense).bits.is_some());
-        assert!(Members::new(&sparse).bits.is_none());
+        assert!(Members::new(&dense).table.is_some());
+        assert!(Members::new(&sparse).table.is_none());
     }
 
     #[test]
