@@ -170,16 +170,6 @@ async fn main() -> anyhow::Result<()> {
         classification: Some(kehu_domain::Classification::Target),
         ..Default::default()
     };
-    // Every RFM segment in turn, the rarest among them: the list probes
-    // each customer's result row by its key.
-    let segments = kehu_storage::ResultColumn::RfmSegment.keys();
-    let segment = |i: usize| CustomerFilter {
-        results: vec![(
-            kehu_storage::ResultColumn::RfmSegment,
-            segments[i % segments.len()].to_owned(),
-        )],
-        ..Default::default()
-    };
     let tagged = || CustomerFilter {
         tag: Some(Tag {
             dimension: "意向".into(),
@@ -251,14 +241,6 @@ async fn main() -> anyhow::Result<()> {
         String::new(),
         list(admin, target()).await?
     );
-    for (who, user) in [("rep", rep), ("manager", manager), ("admin", admin)] {
-        measure!(
-            format!("list, first page, RFM segment filter, each segment ({who})"),
-            i,
-            segments[i % segments.len()].to_owned(),
-            list(user, segment(i)).await?
-        );
-    }
     measure!(
         "name search, 3 characters (admin)",
         i,
@@ -339,17 +321,6 @@ async fn main() -> anyhow::Result<()> {
             String::new(),
             admin_page
                 .get(&app, "/customers?classification=target")
-                .await?
-        );
-        measure!(
-            "page: customer list, RFM segment filter, each segment (admin)",
-            i,
-            segments[i % segments.len()].to_owned(),
-            admin_page
-                .get(
-                    &app,
-                    &format!("/customers?rfm_segment={}", segments[i % segments.len()])
-                )
                 .await?
         );
         measure!(

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kehu_domain::inputs::{parse_instant, CustomerInput};
 use kehu_domain::*;
-use kehu_storage::{CustomerFilter, CustomerSort, DuplicateMatch, Page, ResultColumn, SortDir};
+use kehu_storage::{CustomerFilter, CustomerSort, DuplicateMatch, Page, SortDir};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -35,16 +35,6 @@ pub struct CustomerQuery {
     pub created_to: Option<String>,
     /// Search: name characters, full pinyin, initials, phone digits, email.
     pub q: Option<String>,
-    /// RFM segment of the latest analysis, e.g. `champions`.
-    pub rfm_segment: Option<String>,
-    /// Revenue pyramid layer: `head`, `waist`, `tail`.
-    pub pyramid_layer: Option<String>,
-    /// Frequency x order value group `a` to `e`.
-    pub value_group: Option<String>,
-    /// Lifecycle stage: `acquisition`, `growth`, `maturity`, `decline`, `departed`.
-    pub lifecycle_stage: Option<String>,
-    /// Selection quadrant `a` to `d`.
-    pub selection_quadrant: Option<String>,
     /// `created_at` (default), `updated_at`, `name`, `total_amount`, `last_order_date`.
     pub sort: Option<String>,
     /// `asc` or `desc` (default).
@@ -66,17 +56,6 @@ fn blank(s: &Option<String>) -> Option<&str> {
 }
 
 impl CustomerQuery {
-    /// The analysis result filters, by column.
-    pub fn results(&self) -> [(ResultColumn, &Option<String>); 5] {
-        [
-            (ResultColumn::RfmSegment, &self.rfm_segment),
-            (ResultColumn::PyramidLayer, &self.pyramid_layer),
-            (ResultColumn::ValueGroup, &self.value_group),
-            (ResultColumn::LifecycleStage, &self.lifecycle_stage),
-            (ResultColumn::SelectionQuadrant, &self.selection_quadrant),
-        ]
-    }
-
     pub fn spec(&self) -> Result<ListSpec, ApiError> {
         let mut e = ValidationErrors::default();
         let classification = blank(&self.classification)
@@ -102,16 +81,6 @@ impl CustomerQuery {
                 SortDir::Desc
             }
         };
-        let mut results = Vec::new();
-        for (column, value) in self.results() {
-            let Some(v) = blank(value) else { continue };
-            let keys = column.keys();
-            if keys.contains(&v) {
-                results.push((column, v.to_owned()));
-            } else {
-                e.push(FieldError::invalid_choice(column.column(), v, &keys));
-            }
-        }
         let filter = CustomerFilter {
             classification,
             status,
@@ -125,7 +94,6 @@ impl CustomerQuery {
             created_from,
             created_to,
             q: blank(&self.q).map(Into::into),
-            results,
         };
         e.finish(ListSpec { filter, sort, dir })
             .map_err(|v| kehu_storage::StoreError::Invalid(v).into())

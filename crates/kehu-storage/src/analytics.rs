@@ -189,17 +189,23 @@ impl Store {
     /// Customers whose counted orders changed at or after `since_ms`, and
     /// customers created then, ascending.
     pub async fn customers_changed_since(&self, since_ms: i64) -> StoreResult<Vec<i64>> {
-        Sql::new("SELECT id FROM customers WHERE orders_changed_at >= ")
-            .bind(since_ms)
-            .push(" UNION SELECT id FROM customers WHERE created_at >= ")
-            .bind(since_ms)
-            .push(" ORDER BY id")
-            .query()
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|r| r.try_get("id").map_err(StoreError::from))
-            .collect()
+        // Two reads through their own indexes, merged here: as one `UNION
+        // … ORDER BY id` SQLite scanned the customers table twice (0.6 s
+        // at 1M customers).
+        let mut ids = Vec::new();
+        for column in ["orders_changed_at", "created_at"] {
+            let rows = Sql::new(&format!("SELECT id FROM customers WHERE {column} >= "))
+                .bind(since_ms)
+                .query()
+                .fetch_all(self.pool())
+                .await?;
+            for r in &rows {
+                ids.push(r.try_get::<i64, _>("id")?);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// Every customer id, ascending.
@@ -427,6 +433,11 @@ impl Store {
         refresh: &AnalysisRefresh,
     ) -> StoreResult<()> {
         let now = self.now_ms();
+        if let native::Native::Sqlite(path) = &self.native {
+            return self
+                .save_refresh_natively(path, rows, changes, refresh, now)
+                .await;
+        }
         let mut tx = self.begin_write().await?;
         // Results of a newer run are not overwritten with the pins of an
         // older one. SQLite's single writer orders this transaction and a
@@ -481,6 +492,74 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// SQLite: [`Store::save_refresh`] in one rusqlite transaction, with
+    /// statements prepared once (ten thousand rows of 25 values bound one
+    /// by one through the pool's `Any` driver took a second).
+    async fn save_refresh_natively(
+        &self,
+        path: &std::path::Path,
+        rows: &[CustomerAnalytics],
+        changes: &[LifecycleChange],
+        refresh: &AnalysisRefresh,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut writer = native::SqliteWriter::open(path, self.write_lock.clone()).await?;
+        let (rows, changes, refresh) = (rows.to_vec(), changes.to_vec(), refresh.clone());
+        let insert = format!(
+            "INSERT INTO customer_analytics ({ANALYTICS_COLS}) VALUES ({})",
+            vec!["?"; ANALYTICS_COLS.split(',').count()].join(", ")
+        );
+        writer
+            .transaction(move |tx| {
+                // SQLite's single writer orders this and a run's swap: the
+                // refreshed run must still be the latest.
+                let latest: Option<i64> =
+                    tx.query_row("SELECT MAX(id) FROM analysis_runs", [], |r| r.get(0))?;
+                if latest != Some(refresh.run_id) {
+                    return Err(StoreError::Conflict {
+                        field: "run_id".into(),
+                        message: "was replaced by a newer analysis run meanwhile".into(),
+                    });
+                }
+                let mut delete =
+                    tx.prepare_cached("DELETE FROM customer_analytics WHERE customer_id = ?")?;
+                for r in &rows {
+                    delete.execute([r.customer_id.0])?;
+                }
+                let mut insert = tx.prepare_cached(&insert)?;
+                for r in &rows {
+                    insert_analytics(&mut insert, r)?;
+                }
+                let mut change = tx.prepare_cached(
+                    "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, \
+                     changed_on, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                )?;
+                for c in &changes {
+                    change.execute(rusqlite::params![
+                        c.customer_id.0,
+                        c.from_stage,
+                        c.to_stage,
+                        DateText::new(c.changed_on).as_str(),
+                        now
+                    ])?;
+                }
+                tx.execute(
+                    "INSERT INTO analysis_refreshes (run_id, refreshed_at, read_from, customers, \
+                     orders, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        refresh.run_id,
+                        refresh.refreshed_at.timestamp_millis(),
+                        refresh.read_from,
+                        refresh.customers,
+                        refresh.orders,
+                        refresh.duration_ms,
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     /// What a refresh of run `run_id` builds on: the run's pins (JSON;

@@ -31,61 +31,6 @@ pub struct CustomerFilter {
     pub created_to: Option<DateTime<Utc>>,
     /// Name, pinyin, initials, phone or email.
     pub q: Option<String>,
-    /// Results of the customer value analysis (the latest run or refresh),
-    /// each a stored key such as `("rfm_segment", "champions")`.
-    pub results: Vec<(ResultColumn, String)>,
-}
-
-/// A stored result of the customer value analysis the list filters by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultColumn {
-    RfmSegment,
-    PyramidLayer,
-    ValueGroup,
-    LifecycleStage,
-    SelectionQuadrant,
-}
-
-impl ResultColumn {
-    pub const ALL: [Self; 5] = [
-        Self::RfmSegment,
-        Self::PyramidLayer,
-        Self::ValueGroup,
-        Self::LifecycleStage,
-        Self::SelectionQuadrant,
-    ];
-
-    /// The column of `customer_analytics`, also the list's query parameter.
-    pub fn column(self) -> &'static str {
-        match self {
-            Self::RfmSegment => "rfm_segment",
-            Self::PyramidLayer => "pyramid_layer",
-            Self::ValueGroup => "value_group",
-            Self::LifecycleStage => "lifecycle_stage",
-            Self::SelectionQuadrant => "selection_quadrant",
-        }
-    }
-
-    /// The keys the analysis stores in the column.
-    pub fn keys(self) -> Vec<&'static str> {
-        use kehu_analytics::{lifecycle, pyramid, rfm, selection, value_group};
-        match self {
-            Self::RfmSegment => rfm::RfmSegment::ALL.iter().map(|s| s.key()).collect(),
-            Self::PyramidLayer => pyramid::PyramidLayer::ALL.iter().map(|l| l.key()).collect(),
-            Self::ValueGroup => value_group::ValueGroup::ALL
-                .iter()
-                .map(|g| g.key())
-                .collect(),
-            Self::LifecycleStage => lifecycle::LifecycleStage::ALL
-                .iter()
-                .map(|s| s.key())
-                .collect(),
-            Self::SelectionQuadrant => selection::SelectionQuadrant::ALL
-                .iter()
-                .map(|q| q.key())
-                .collect(),
-        }
-    }
 }
 
 /// Sort keys of the customer list; each has an index for keyset paging.
@@ -790,17 +735,6 @@ fn apply_filter_with(
         .push(" AND t.value = ")
         .bind(tag.value.as_str())
         .push(")");
-    }
-    if !f.results.is_empty() {
-        // A probe of the customer's result row by its key: each value holds
-        // a sizeable share of the customers, so a list in any order fills
-        // its page after a few hundred probes.
-        sql.push(" AND EXISTS (SELECT 1 FROM customer_analytics a WHERE a.customer_id = c.id");
-        for (column, value) in &f.results {
-            sql.push(&format!(" AND a.{} = ", column.column()))
-                .bind(value.as_str());
-        }
-        sql.push(")");
     }
     if let (Some(q), Some(plan)) = (&f.q, plan) {
         search::filter(sql, q, plan, engine);

@@ -45,9 +45,7 @@ pub use analytics::{
     LifecycleChange, RelationshipFacts, ResultKey, CLV_BANDS,
 };
 pub use cursor::Cursor;
-pub use customers::{
-    CustomerFilter, CustomerSort, DuplicateMatch, ResultColumn, SortDir, MAX_PAGE,
-};
+pub use customers::{CustomerFilter, CustomerSort, DuplicateMatch, SortDir, MAX_PAGE};
 pub use dashboard::{month_start, Dashboard, DashboardWindow, SOURCES_SHOWN};
 pub use duplicates::DuplicateGroup;
 pub use error::{StoreError, StoreResult};

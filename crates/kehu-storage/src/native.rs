@@ -252,6 +252,36 @@ impl SqliteWriter {
     }
 }
 
+impl SqliteWriter {
+    /// Runs `work` in one transaction on this connection, under the
+    /// store's writer lock; committed when it returns `Ok`.
+    pub(crate) async fn transaction<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| StoreError::Corrupt("bulk writer lost its connection".into()))?;
+        let lock = self.lock.clone();
+        let (conn, out) = tokio::task::spawn_blocking(move || {
+            let _writer = lock.blocking_lock();
+            let mut conn = conn;
+            let out = (|| {
+                let tx = conn.transaction()?;
+                let out = work(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            (conn, out)
+        })
+        .await
+        .map_err(stopped)?;
+        self.conn = Some(conn);
+        out
+    }
+}
+
 fn stopped(e: tokio::task::JoinError) -> StoreError {
     StoreError::Corrupt(format!("bulk write stopped: {e}"))
 }

@@ -14,7 +14,7 @@ use kehu_analytics::selection::SelectionQuadrant;
 use kehu_analytics::value_group::ValueGroup;
 use kehu_core::analysis::{self, AnalysisConfig};
 use kehu_http::AppState;
-use kehu_storage::{AnalyticsOverview, Distribution, ResultColumn, CLV_BANDS};
+use kehu_storage::{AnalyticsOverview, Distribution, CLV_BANDS};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -92,20 +92,15 @@ fn count_of(d: &Distribution, key: &str) -> (i64, i64) {
         .map_or((0, 0), |(_, n, v)| (*n, *v))
 }
 
-/// One bar per (result key, label), in that order, with its customers;
-/// each links to the customer list filtered by that result.
-fn count_bars<'a>(
-    d: &Distribution,
-    column: ResultColumn,
-    keys: impl Iterator<Item = (&'a str, String)>,
-) -> Vec<Bar> {
+/// One bar per (result key, label), in that order, with its customers.
+fn count_bars<'a>(d: &Distribution, keys: impl Iterator<Item = (&'a str, String)>) -> Vec<Bar> {
     keys.map(|(key, label)| {
         let (n, _) = count_of(d, key);
         Bar {
             label,
             value: n,
             shown: n.to_string(),
-            href: Some(format!("/customers?{}={key}", column.column())),
+            href: None,
         }
     })
     .collect()
@@ -265,14 +260,12 @@ async fn analytics_page(
 
     let segment_bars = count_bars(
         &o.rfm_segment,
-        ResultColumn::RfmSegment,
         RfmSegment::ALL
             .iter()
             .map(|s| (s.key(), s.label().text(lang).to_owned())),
     );
     let stage_bars = count_bars(
         &o.lifecycle_stage,
-        ResultColumn::LifecycleStage,
         LifecycleStage::ALL
             .iter()
             .map(|s| (s.key(), s.label().text(lang).to_owned())),
@@ -298,7 +291,6 @@ async fn analytics_page(
         .unwrap_or_default();
     let group_bars = count_bars(
         &o.value_group,
-        ResultColumn::ValueGroup,
         ValueGroup::ALL
             .iter()
             .map(|g| (g.key(), g.key().to_uppercase())),

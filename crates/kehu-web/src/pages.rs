@@ -14,7 +14,7 @@ use kehu_http::accounts::session_cookie;
 use kehu_http::auth::{cookie, SESSION_COOKIE};
 use kehu_http::customers::CustomerQuery;
 use kehu_http::AppState;
-use kehu_storage::{actor_of, ResultColumn, StoreError};
+use kehu_storage::{actor_of, StoreError};
 use serde::Deserialize;
 
 use crate::i18n::{Locale, Tr};
@@ -351,46 +351,6 @@ struct CustomersPage {
     owners: Vec<(i64, String)>,
     /// The list's filters as a query string, for export links and "back".
     filters: String,
-    /// Analysis result filters: (parameter, key, label, the list's query
-    /// without this filter).
-    result_filters: Vec<(&'static str, String, String, String)>,
-}
-
-/// The label of a stored analysis result, e.g. "RFM segments: Champions".
-fn result_label(tr: &Tr, column: ResultColumn, key: &str) -> String {
-    use kehu_analytics::{label::Label, lifecycle, pyramid, rfm, selection, value_group};
-    /// The label of the value among `all` whose key is `key`.
-    fn find<T>(all: &[T], key: &str, of: fn(&T) -> (&'static str, Label)) -> Option<Label> {
-        all.iter().map(of).find(|(k, _)| *k == key).map(|(_, l)| l)
-    }
-    let (title, label) = match column {
-        ResultColumn::RfmSegment => (
-            "analytics.segments",
-            find(&rfm::RfmSegment::ALL, key, |s| (s.key(), s.label())),
-        ),
-        ResultColumn::PyramidLayer => (
-            "insight.layer",
-            find(&pyramid::PyramidLayer::ALL, key, |l| (l.key(), l.label())),
-        ),
-        ResultColumn::ValueGroup => (
-            "insight.group",
-            find(&value_group::ValueGroup::ALL, key, |g| (g.key(), g.label())),
-        ),
-        ResultColumn::LifecycleStage => (
-            "insight.stage",
-            find(&lifecycle::LifecycleStage::ALL, key, |s| {
-                (s.key(), s.label())
-            }),
-        ),
-        ResultColumn::SelectionQuadrant => (
-            "insight.quadrant",
-            find(&selection::SelectionQuadrant::ALL, key, |q| {
-                (q.key(), q.label())
-            }),
-        ),
-    };
-    let value = label.map_or_else(|| key.to_owned(), |l| l.text(tr.lang()).to_owned());
-    format!("{}: {value}", tr.t(title))
 }
 
 pub(crate) fn region(c: &Customer) -> String {
@@ -465,31 +425,6 @@ pub async fn customers(
             filters.push((k, v.to_string()));
         }
     }
-    let results: Vec<(ResultColumn, String)> = q
-        .results()
-        .into_iter()
-        .filter_map(|(c, v)| Some((c, v.as_deref()?.trim().to_owned())))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    for (c, v) in &results {
-        filters.push((c.column(), v.clone()));
-    }
-    let result_filters = results
-        .iter()
-        .map(|(c, v)| {
-            let without: Vec<(&str, String)> = filters
-                .iter()
-                .filter(|(k, _)| *k != c.column())
-                .cloned()
-                .collect();
-            (
-                c.column(),
-                v.clone(),
-                result_label(&tr, *c, v),
-                encode_query(&without),
-            )
-        })
-        .collect();
     let filters = encode_query(&filters);
     let mut error = None;
     let mut rows = Vec::new();
@@ -570,7 +505,6 @@ pub async fn customers(
         can_write: actor.can_write(),
         owners,
         filters,
-        result_filters,
         me: Some(page.me),
         flash: flash.clone(),
     });

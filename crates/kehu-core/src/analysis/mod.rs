@@ -1079,12 +1079,14 @@ pub async fn refresh_on_store(store: &Store) -> Result<RefreshReport, AnalysisEr
     if customers.is_empty() {
         return Ok(report);
     }
-    let orders = store.analysis_orders_of(&customers, config.as_of).await?;
+    // The three reads side by side, each on a connection of its own.
     let (since, until) = recent_interactions(config.as_of)?;
-    let facts = store
-        .relationship_facts_of(&customers, since, until)
-        .await?;
-    let previous = stage_states(store.lifecycle_states_of(&customers).await?);
+    let (orders, facts, previous) = tokio::try_join!(
+        store.analysis_orders_of(&customers, config.as_of),
+        store.relationship_facts_of(&customers, since, until),
+        store.lifecycle_states_of(&customers),
+    )?;
+    let previous = stage_states(previous);
     let loaded = started.elapsed();
     let now = store.clock().now();
     report.orders = orders.len() as u64;

@@ -1,10 +1,10 @@
--- Customer lists filter by a model's result (RFM segment, pyramid layer,
--- A-E group, lifecycle stage, selection quadrant) by probing each listed
--- customer's result row through its key, in the list's own order: every
--- value of these columns holds a sizeable share of the customers, so a
--- page fills after a few hundred probes (BENCHMARKS.md measures it at 1M
--- customers). The per-column indexes served no query and cost every full
--- run a rebuild over a million rows (4-5 s of a 15-20 s run).
+-- The results of the customer value analysis keep only their key. The
+-- per-column indexes served no query, and every full run rebuilt them over
+-- a million rows (4-5 s of a 15-20 s run). A list sorted by creation date
+-- and filtered by a result cannot use them well either: results correlate
+-- with customer age, so the engines walk past up to 200,000 customers to
+-- fill a page. Filtered lists of results need the result next to the sort
+-- key, which is for the segments that come with campaigns to add.
 DROP INDEX customer_analytics_segment;
 DROP INDEX customer_analytics_layer;
 DROP INDEX customer_analytics_group;
