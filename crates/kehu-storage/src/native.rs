@@ -48,38 +48,56 @@ impl Native {
 /// One row of a bulk read: its fields by position.
 pub(crate) enum Fields<'a> {
     Sqlite(&'a rusqlite::Row<'a>),
-    /// A line of PostgreSQL's text COPY format, split at tabs.
-    Postgres(&'a [&'a str]),
+    /// A tuple of PostgreSQL's binary COPY format: each field's bytes in
+    /// the type's binary form (integers and floats big-endian, text as
+    /// UTF-8), `None` for NULL.
+    Postgres(&'a [Option<&'a [u8]>]),
 }
 
 impl Fields<'_> {
-    /// An integer field; `None` when NULL.
+    /// An integer field (`bigint`, `integer` or `smallint`); `None` when
+    /// NULL.
     pub(crate) fn opt_i64(&self, i: usize) -> StoreResult<Option<i64>> {
-        self.opt_value(i)
+        match self {
+            Fields::Sqlite(r) => Ok(r.get::<_, Option<i64>>(i)?),
+            Fields::Postgres(_) => self.bytes(i)?.map(|b| be_int(i, b)).transpose(),
+        }
     }
 
     pub(crate) fn i64(&self, i: usize) -> StoreResult<i64> {
         self.opt_i64(i)?.ok_or_else(|| null(i))
     }
 
-    /// A floating-point field; `None` when NULL.
+    /// A floating-point field (`double precision` or `real`); `None` when
+    /// NULL.
     pub(crate) fn opt_f64(&self, i: usize) -> StoreResult<Option<f64>> {
-        self.opt_value(i)
+        match self {
+            Fields::Sqlite(r) => Ok(r.get::<_, Option<f64>>(i)?),
+            Fields::Postgres(_) => self
+                .bytes(i)?
+                .map(|b| match *b {
+                    [a, b, c, d, e, f, g, h] => Ok(f64::from_be_bytes([a, b, c, d, e, f, g, h])),
+                    [a, b, c, d] => Ok(f64::from(f32::from_be_bytes([a, b, c, d]))),
+                    _ => Err(StoreError::Corrupt(format!("field {i}: not a float"))),
+                })
+                .transpose(),
+        }
     }
 
-    /// A text field, borrowed from the row (our own keys and dates:
-    /// nothing that COPY would escape); `None` when NULL.
+    /// A text field, borrowed from the row; `None` when NULL.
     pub(crate) fn opt_str(&self, i: usize) -> StoreResult<Option<&str>> {
         match self {
             Fields::Sqlite(r) => r
                 .get_ref(i)?
                 .as_str_or_null()
                 .map_err(|e| StoreError::Corrupt(format!("field {i}: {e}"))),
-            Fields::Postgres(f) => match f.get(i).copied() {
-                Some("\\N") => Ok(None),
-                Some(s) => Ok(Some(s)),
-                None => Err(StoreError::Corrupt(format!("no field {i}"))),
-            },
+            Fields::Postgres(_) => self
+                .bytes(i)?
+                .map(|b| {
+                    std::str::from_utf8(b)
+                        .map_err(|e| StoreError::Corrupt(format!("field {i}: {e}")))
+                })
+                .transpose(),
         }
     }
 
@@ -88,23 +106,77 @@ impl Fields<'_> {
         Ok(self.opt_str(i)?.ok_or_else(|| null(i))?.to_owned())
     }
 
-    /// A number: SQLite's own value, PostgreSQL's text parsed.
-    fn opt_value<T>(&self, i: usize) -> StoreResult<Option<T>>
-    where
-        T: rusqlite::types::FromSql + std::str::FromStr,
-    {
+    /// PostgreSQL: the bytes of field `i`.
+    fn bytes(&self, i: usize) -> StoreResult<Option<&[u8]>> {
         match self {
-            Fields::Sqlite(r) => Ok(r.get::<_, Option<T>>(i)?),
-            Fields::Postgres(_) => self
-                .opt_str(i)?
-                .map(|s| {
-                    s.parse()
-                        .map_err(|_| StoreError::Corrupt(format!("field {i}: not a number: {s:?}")))
-                })
-                .transpose(),
+            Fields::Postgres(f) => f
+                .get(i)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no field {i}"))),
+            Fields::Sqlite(_) => Err(StoreError::Corrupt("not a COPY row".into())),
         }
     }
 }
+
+/// A big-endian integer of 8, 4 or 2 bytes.
+fn be_int(i: usize, b: &[u8]) -> StoreResult<i64> {
+    Ok(match *b {
+        [a, b, c, d, e, f, g, h] => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
+        [a, b, c, d] => i64::from(i32::from_be_bytes([a, b, c, d])),
+        [a, b] => i64::from(i16::from_be_bytes([a, b])),
+        _ => return Err(StoreError::Corrupt(format!("field {i}: not an integer"))),
+    })
+}
+
+/// The start of PostgreSQL's binary COPY data: signature, flags and the
+/// length of the header extension (skipped).
+const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+/// Reads the binary COPY tuples complete in `buf` from `at`, handing each
+/// to `each`; returns where the first incomplete one starts, or `None`
+/// after the trailer.
+fn copy_tuples<T>(
+    buf: &[u8],
+    mut at: usize,
+    acc: &mut T,
+    each: fn(&mut T, &Fields<'_>) -> StoreResult<()>,
+) -> StoreResult<Option<usize>> {
+    let int = |at: usize, n: usize| buf.get(at..at + n);
+    loop {
+        let Some(count) = int(at, 2) else {
+            return Ok(Some(at));
+        };
+        let count = i16::from_be_bytes([count[0], count[1]]);
+        if count == -1 {
+            return Ok(None);
+        }
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|n| *n <= MAX_FIELDS)
+            .ok_or_else(|| StoreError::Corrupt(format!("COPY tuple of {count} fields")))?;
+        let mut fields: [Option<&[u8]>; MAX_FIELDS] = [None; MAX_FIELDS];
+        let mut p = at + 2;
+        for field in fields.iter_mut().take(count) {
+            let Some(len) = int(p, 4) else {
+                return Ok(Some(at));
+            };
+            let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+            p += 4;
+            if let Ok(len) = usize::try_from(len) {
+                let Some(bytes) = buf.get(p..p + len) else {
+                    return Ok(Some(at));
+                };
+                *field = Some(bytes);
+                p += len;
+            }
+        }
+        each(acc, &Fields::Postgres(&fields[..count]))?;
+        at = p;
+    }
+}
+
+/// Fields a bulk read selects at most.
+const MAX_FIELDS: usize = 32;
 
 fn null(i: usize) -> StoreError {
     StoreError::Corrupt(format!("field {i} is NULL"))
@@ -159,27 +231,44 @@ pub(crate) async fn scan_all<T: Send + 'static>(
             let mut acc = acc;
             for sql in &sqls {
                 let mut stream = conn
-                    .copy_out_raw(&format!("COPY ({sql}) TO STDOUT"))
+                    .copy_out_raw(&format!("COPY ({sql}) TO STDOUT (FORMAT binary)"))
                     .await?;
-                // Lines may straddle chunks: keep the unfinished tail.
-                let mut tail: Vec<u8> = Vec::new();
+                // Tuples may straddle messages: keep the unfinished tail.
+                let mut buf: Vec<u8> = Vec::new();
+                let mut start = None;
+                let mut done = false;
                 while let Some(chunk) = stream.try_next().await? {
-                    tail.extend_from_slice(&chunk);
-                    let Some(end) = tail.iter().rposition(|b| *b == b'\n') else {
-                        continue;
+                    buf.extend_from_slice(&chunk);
+                    let at = match start {
+                        Some(at) => at,
+                        None => {
+                            // Signature, flags, extension length, extension.
+                            let Some(ext) = buf.get(15..19) else {
+                                continue;
+                            };
+                            if !buf.starts_with(COPY_SIGNATURE) {
+                                return Err(StoreError::Corrupt("not binary COPY data".into()));
+                            }
+                            19 + u32::from_be_bytes([ext[0], ext[1], ext[2], ext[3]]) as usize
+                        }
                     };
-                    let text = std::str::from_utf8(&tail[..end])
-                        .map_err(|e| StoreError::Corrupt(format!("COPY output: {e}")))?;
-                    let mut fields: Vec<&str> = Vec::with_capacity(8);
-                    for line in text.split('\n') {
-                        fields.clear();
-                        fields.extend(line.split('\t'));
-                        each(&mut acc, &Fields::Postgres(&fields))?;
+                    if buf.len() < at {
+                        start = Some(at);
+                        continue;
                     }
-                    tail.drain(..=end);
+                    match copy_tuples(&buf, at, &mut acc, each)? {
+                        Some(rest) => {
+                            buf.drain(..rest);
+                            start = Some(0);
+                        }
+                        None => {
+                            done = true;
+                            buf.clear();
+                        }
+                    }
                 }
-                if !tail.is_empty() {
-                    return Err(StoreError::Corrupt("COPY output ends mid-line".into()));
+                if !done {
+                    return Err(StoreError::Corrupt("COPY data ends mid-tuple".into()));
                 }
             }
             conn.close().await?;
@@ -338,4 +427,71 @@ pub(crate) async fn copy_in(
         .await?;
     copy.send(data).await?;
     Ok(copy.finish().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tuple in binary COPY format from (length or -1, bytes) fields.
+    fn tuple(fields: &[Option<Vec<u8>>]) -> Vec<u8> {
+        let mut out = (fields.len() as i16).to_be_bytes().to_vec();
+        for f in fields {
+            match f {
+                Some(b) => {
+                    out.extend((b.len() as i32).to_be_bytes());
+                    out.extend(b);
+                }
+                None => out.extend((-1i32).to_be_bytes()),
+            }
+        }
+        out
+    }
+
+    type Row = (i64, Option<String>, Option<i64>, i64, Option<f64>);
+
+    fn each(out: &mut Vec<Row>, f: &Fields<'_>) -> StoreResult<()> {
+        out.push((
+            f.i64(0)?,
+            f.opt_str(1)?.map(str::to_owned),
+            f.opt_i64(2)?,
+            f.i64(3)?,
+            f.opt_f64(4)?,
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn binary_copy_tuples_are_read_by_type_and_resumed_where_cut() {
+        let a = tuple(&[
+            Some(42i64.to_be_bytes().to_vec()),
+            Some("2026-11-22".into()),
+            None,
+            Some((-3i32).to_be_bytes().to_vec()),
+            Some(0.25f64.to_be_bytes().to_vec()),
+        ]);
+        let b = tuple(&[
+            Some((-7i64).to_be_bytes().to_vec()),
+            None,
+            Some(9i64.to_be_bytes().to_vec()),
+            Some(2i16.to_be_bytes().to_vec()),
+            None,
+        ]);
+        let mut data = [a.clone(), b.clone()].concat();
+        data.extend((-1i16).to_be_bytes());
+        let want = vec![
+            (42, Some("2026-11-22".to_owned()), None, -3, Some(0.25)),
+            (-7, None, Some(9), 2, None),
+        ];
+        let mut got = Vec::new();
+        assert_eq!(copy_tuples(&data, 0, &mut got, each).unwrap(), None);
+        assert_eq!(got, want);
+        // Cut anywhere inside the second tuple: the first is read and the
+        // second resumes at its start.
+        for cut in a.len()..a.len() + b.len() {
+            let mut got = Vec::new();
+            let rest = copy_tuples(&data[..cut], 0, &mut got, each).unwrap();
+            assert_eq!((rest, got.len()), (Some(a.len()), 1), "cut at {cut}");
+        }
+    }
 }
