@@ -475,11 +475,15 @@ pub fn score_columns_exact(
     let k = indicators.len();
     let mut normalized = vec![0.0; n * k];
     for (j, (ind, _)) in indicators.iter().enumerate() {
-        let Some((_, scores)) = by_name.get(ind.name.as_str()) else {
+        let (Some((_, scores)), Some(col)) =
+            (by_name.get(ind.name.as_str()), columns.get(&ind.name))
+        else {
             continue;
         };
-        for (i, s) in scores.iter().enumerate() {
-            if s.is_nan() {
+        for (i, (s, x)) in scores.iter().zip(col).enumerate() {
+            // Missing is decided by the raw value: a score of an extreme
+            // spread can itself be NaN, and is kept as the search keeps it.
+            if !x.is_some_and(f64::is_finite) {
                 continue;
             }
             normalized[i * k + j] = match ind.direction {

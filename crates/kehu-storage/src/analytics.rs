@@ -870,25 +870,26 @@ impl CopyLoad {
         }
         // Parts side by side, one connection each: the server parses them
         // on as many cores.
+        // Each part finishes (or is aborted with the set) before this
+        // returns: none can load into a later run's staging table.
         let target = format!("{STAGING} ({ANALYTICS_COLS})");
         let mut parts = self.results.into_iter();
         let first = parts.next().unwrap_or_default();
-        let others = parts.map(|part| {
+        let mut others = tokio::task::JoinSet::new();
+        for part in parts {
             let (url, target) = (self.url.clone(), target.clone());
-            tokio::spawn(async move {
+            others.spawn(async move {
                 let mut conn = sqlx::postgres::PgConnection::connect(&url).await?;
                 native::copy_in(&mut conn, &target, part).await?;
                 conn.close().await?;
                 StoreResult::Ok(())
-            })
-        });
-        let others: Vec<_> = others.collect();
-        native::copy_in(&mut conn, &target, first).await?;
-        for other in others {
-            other
-                .await
-                .map_err(|e| StoreError::Corrupt(format!("copying results stopped: {e}")))??;
+            });
         }
+        let mine = native::copy_in(&mut conn, &target, first).await;
+        while let Some(other) = others.join_next().await {
+            other.map_err(|e| StoreError::Corrupt(format!("copying results stopped: {e}")))??;
+        }
+        mine?;
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "results copied");
         let indexed = std::time::Instant::now();
         sqlx::query("SET maintenance_work_mem = '256MB'")
@@ -1146,7 +1147,8 @@ fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
 /// values, in one part per core (each part is copied in on a connection
 /// of its own).
 fn copy_parts(rows: &[CustomerAnalytics]) -> Vec<Vec<u8>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // At most eight: each part takes a connection of its own.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let part = rows.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let parts: Vec<_> = rows

@@ -45,7 +45,9 @@ impl Native {
     }
 }
 
-/// One row of a bulk read: its fields by position.
+/// One row of a bulk read: its fields by position. PostgreSQL's binary
+/// fields are read by their length, so each read must ask for the column's
+/// own kind (an integer column as an integer, a float column as a float).
 pub(crate) enum Fields<'a> {
     Sqlite(&'a rusqlite::Row<'a>),
     /// A tuple of PostgreSQL's binary COPY format: each field's bytes in
@@ -162,12 +164,18 @@ fn copy_tuples<T>(
             };
             let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
             p += 4;
-            if let Ok(len) = usize::try_from(len) {
-                let Some(bytes) = buf.get(p..p + len) else {
-                    return Ok(Some(at));
-                };
-                *field = Some(bytes);
-                p += len;
+            match usize::try_from(len) {
+                Ok(len) => {
+                    let Some(bytes) = buf.get(p..p + len) else {
+                        return Ok(Some(at));
+                    };
+                    *field = Some(bytes);
+                    p += len;
+                }
+                Err(_) if len == -1 => {}
+                Err(_) => {
+                    return Err(StoreError::Corrupt(format!("COPY field of length {len}")));
+                }
             }
         }
         each(acc, &Fields::Postgres(&fields[..count]))?;
@@ -246,8 +254,12 @@ pub(crate) async fn scan_all<T: Send + 'static>(
                             let Some(ext) = buf.get(15..19) else {
                                 continue;
                             };
-                            if !buf.starts_with(COPY_SIGNATURE) {
-                                return Err(StoreError::Corrupt("not binary COPY data".into()));
+                            // Flags 16-31 are critical: none is known
+                            // here (16 would add an OID to every tuple).
+                            if !buf.starts_with(COPY_SIGNATURE) || buf[11..13] != [0, 0] {
+                                return Err(StoreError::Corrupt(
+                                    "not binary COPY data we read".into(),
+                                ));
                             }
                             19 + u32::from_be_bytes([ext[0], ext[1], ext[2], ext[3]]) as usize
                         }
@@ -357,7 +369,10 @@ impl SqliteWriter {
             let _writer = lock.blocking_lock();
             let mut conn = conn;
             let out = (|| {
-                let tx = conn.transaction()?;
+                // Takes the write lock at once: a read first, then a
+                // write, could otherwise meet another process's commit.
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let out = work(&tx)?;
                 tx.commit()?;
                 Ok(out)
