@@ -121,6 +121,13 @@ pub(crate) fn minimize(
         let mut step = 1.0;
         let mut accepted = false;
         for _ in 0..60 {
+            // A decrease this small is below what the rounding of `f` can
+            // show: as far as floating point tells, this is the minimum.
+            // (A search started at the previous optimum otherwise spends
+            // dozens of evaluations halving steps that cannot succeed.)
+            if -step * slope <= 4.0 * f64::EPSILON * fx.abs() {
+                break;
+            }
             for i in 0..n {
                 x_new[i] = x[i] + step * p[i];
             }
@@ -204,6 +211,25 @@ mod tests {
             (m.x[0] - 1.0).abs() < 1e-7 && (m.x[1] - 1.0).abs() < 1e-7,
             "{m:?}"
         );
+    }
+
+    #[test]
+    fn a_search_at_the_rounding_floor_stops_without_halving_in_vain() {
+        // Like a likelihood summed over a million customers at its optimum:
+        // the computed gradient does not vanish (here 1e-7) and the value
+        // is only known to its rounding (here noise of 1e-15), so no step
+        // along the gradient can show the decrease the line search asks
+        // for.
+        let evaluations = std::cell::Cell::new(0);
+        let rounded = |x: &[f64], g: &mut [f64]| {
+            evaluations.set(evaluations.get() + 1);
+            g[0] = 2.0 * (x[0] - 1.0) + 1e-7;
+            0.5 + (x[0] - 1.0).powi(2) + 1e-15 * (x[0] * 1e12).sin().abs()
+        };
+        let m = minimize(rounded, &[1.0], &[-10.0], &[10.0], Settings::default());
+        assert!(m.converged, "{m:?}");
+        assert!((m.x[0] - 1.0).abs() < 1e-6, "{m:?}");
+        assert!(evaluations.get() <= 12, "{} evaluations", evaluations.get());
     }
 
     #[test]

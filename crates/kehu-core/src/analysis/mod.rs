@@ -466,12 +466,14 @@ pub fn compute(
     // CLV: fitted on every purchase day up to the calibration end.
     let clv_inputs =
         clv::calibration_summary(inputs.orders, config.calibration_end, TimeUnit::Weeks)?;
+    steps.mark("clv inputs");
     let fitted = match inputs.pins {
         None => clv::fit_from(&clv_inputs, inputs.warm_start).map_err(|e| e.to_string()),
         Some(p) => p
             .clv
             .ok_or_else(|| "the full run this refresh builds on has no CLV models".to_owned()),
     };
+    steps.mark("clv fit");
     let (clv_models, clv_error, predictions) = match fitted {
         Ok(m) => match clv::predict(
             &m.bg_nbd.params,
@@ -487,7 +489,7 @@ pub fn compute(
         Err(e) => (None, Some(e), Vec::new()),
     };
 
-    steps.mark("clv");
+    steps.mark("clv predictions");
     // Dense per-customer slots.
     let mut results: Vec<CustomerResult> = customers
         .iter()
