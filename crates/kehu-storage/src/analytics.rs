@@ -241,14 +241,8 @@ impl Store {
         since_ms: i64,
         until_ms: i64,
     ) -> StoreResult<Vec<RelationshipFacts>> {
-        let mut out = Vec::new();
-        for ids in customers.chunks(IDS_PER_QUERY) {
-            out.extend(
-                self.relationship_facts_in(since_ms, until_ms, Some(ids))
-                    .await?,
-            );
-        }
-        Ok(out)
+        self.relationship_facts_in(since_ms, until_ms, Some(customers))
+            .await
     }
 
     async fn relationship_facts_in(
@@ -275,16 +269,13 @@ impl Store {
                 only.unwrap_or_default()
             )
         };
-        let each_contact = |out: &mut Vec<(i64, i64)>, f: &Fields<'_>| {
+        // (customer, closeness) of each contact; (customer, count).
+        let pair = |out: &mut Vec<(i64, i64)>, f: &Fields<'_>| {
             out.push((f.i64(0)?, f.i64(1)?));
             Ok(())
         };
-        let each_count = |out: &mut Vec<(i64, i64)>, f: &Fields<'_>| {
-            out.push((f.i64(0)?, f.i64(1)?));
-            Ok(())
-        };
-        let contacts = self.scan_customers(only, contacts, each_contact).await?;
-        let counts = self.scan_customers(only, interactions, each_count).await?;
+        let contacts = self.scan_customers(only, contacts, pair).await?;
+        let counts = self.scan_customers(only, interactions, pair).await?;
         Ok(merge_facts(contacts, counts))
     }
 
@@ -314,7 +305,7 @@ impl Store {
             )
         };
         let each = |out: &mut Vec<(i64, String, NaiveDate)>, f: &Fields<'_>| {
-            out.push((f.i64(0)?, f.text(1)?, date(&f.text(2)?)?));
+            out.push((f.i64(0)?, f.text(1)?, date(f.str(2)?)?));
             Ok(())
         };
         self.scan_customers(only, sql, each).await
@@ -356,8 +347,7 @@ impl Store {
     /// swaps it in and records the run. SQLite has a single writer, so the
     /// staging goes in short transactions (other writes go on in between);
     /// PostgreSQL copies the rows in and builds the key before the swap
-    /// (see `save_analysis_by_copy`). The table has no index but its key:
-    /// lists filter by a result through the key.
+    /// (see `save_analysis_by_copy`). The table has no index but its key.
     /// `read_from` is when the run began reading (a refresh picks up the
     /// changes from then on) and `pins` what it fixed for refreshes (JSON).
     pub async fn save_analysis(
@@ -440,26 +430,18 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         // Results of a newer run are not overwritten with the pins of an
-        // older one. SQLite's single writer orders this transaction and a
-        // run's swap; on PostgreSQL the table lock keeps a swap from
-        // coming between the check and the writes.
-        if self.engine() == crate::Engine::Postgres {
-            Sql::new("LOCK TABLE customer_analytics IN ROW EXCLUSIVE MODE")
-                .query()
-                .execute(&mut *tx.tx)
-                .await?;
-        }
-        let latest: Option<i64> = Sql::new("SELECT MAX(id) AS id FROM analysis_runs")
+        // older one: the table lock keeps a swap from coming between the
+        // check and the writes.
+        Sql::new("LOCK TABLE customer_analytics IN ROW EXCLUSIVE MODE")
+            .query()
+            .execute(&mut *tx.tx)
+            .await?;
+        let latest: Option<i64> = Sql::new(LATEST_RUN)
             .query()
             .fetch_one(&mut *tx.tx)
             .await?
             .try_get("id")?;
-        if latest != Some(refresh.run_id) {
-            return Err(StoreError::Conflict {
-                field: "run_id".into(),
-                message: "was replaced by a newer analysis run meanwhile".into(),
-            });
-        }
+        check_still_latest(latest, refresh)?;
         for chunk in rows.chunks(IDS_PER_QUERY) {
             let mut sql = Sql::new("DELETE FROM customer_analytics WHERE customer_id IN (");
             sql.bind_list(chunk.iter().map(|r| r.customer_id.0))
@@ -474,18 +456,10 @@ impl Store {
         )
         .await?;
         record_changes(&mut tx, changes, now).await?;
-        Sql::new(
-            "INSERT INTO analysis_refreshes (run_id, refreshed_at, read_from, customers, orders, \
-             duration_ms) VALUES (",
-        )
-        .bind_list([
-            refresh.run_id,
-            refresh.refreshed_at.timestamp_millis(),
-            refresh.read_from,
-            refresh.customers,
-            refresh.orders,
-            refresh.duration_ms,
-        ])
+        Sql::new(&format!(
+            "INSERT INTO analysis_refreshes ({REFRESH_COLS}) VALUES ("
+        ))
+        .bind_list(refresh_values(refresh))
         .push(")")
         .query()
         .execute(&mut *tx.tx)
@@ -507,22 +481,12 @@ impl Store {
     ) -> StoreResult<()> {
         let mut writer = native::SqliteWriter::open(path, self.write_lock.clone()).await?;
         let (rows, changes, refresh) = (rows.to_vec(), changes.to_vec(), refresh.clone());
-        let insert = format!(
-            "INSERT INTO customer_analytics ({ANALYTICS_COLS}) VALUES ({})",
-            vec!["?"; ANALYTICS_COLS.split(',').count()].join(", ")
-        );
+        let insert = insert_results("customer_analytics");
         writer
             .transaction(move |tx| {
-                // SQLite's single writer orders this and a run's swap: the
-                // refreshed run must still be the latest.
-                let latest: Option<i64> =
-                    tx.query_row("SELECT MAX(id) FROM analysis_runs", [], |r| r.get(0))?;
-                if latest != Some(refresh.run_id) {
-                    return Err(StoreError::Conflict {
-                        field: "run_id".into(),
-                        message: "was replaced by a newer analysis run meanwhile".into(),
-                    });
-                }
+                // SQLite's single writer orders this and a run's swap.
+                let latest: Option<i64> = tx.query_row(LATEST_RUN, [], |r| r.get(0))?;
+                check_still_latest(latest, &refresh)?;
                 let mut delete =
                     tx.prepare_cached("DELETE FROM customer_analytics WHERE customer_id = ?")?;
                 for r in &rows {
@@ -546,16 +510,11 @@ impl Store {
                     ])?;
                 }
                 tx.execute(
-                    "INSERT INTO analysis_refreshes (run_id, refreshed_at, read_from, customers, \
-                     orders, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        refresh.run_id,
-                        refresh.refreshed_at.timestamp_millis(),
-                        refresh.read_from,
-                        refresh.customers,
-                        refresh.orders,
-                        refresh.duration_ms,
-                    ],
+                    &format!(
+                        "INSERT INTO analysis_refreshes ({REFRESH_COLS}) \
+                         VALUES (?, ?, ?, ?, ?, ?)"
+                    ),
+                    refresh_values(&refresh),
                 )?;
                 Ok(())
             })
@@ -584,6 +543,16 @@ impl Store {
             run.try_get("pins")?,
             refreshed.map_or(from, |r| r.max(from)),
         ))
+    }
+
+    /// The pins of the latest run (JSON; `None` without a run or for a
+    /// run saved before refreshes existed).
+    pub async fn latest_run_pins(&self) -> StoreResult<Option<String>> {
+        let row = Sql::new("SELECT pins FROM analysis_runs ORDER BY id DESC LIMIT 1")
+            .query()
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("pins")).transpose()?.flatten())
     }
 
     /// The refreshes of run `run_id` so far: (latest, customers re-scored
@@ -624,10 +593,7 @@ impl Store {
         }
         tx.commit().await?;
         let mut writer = native::SqliteWriter::open(path, self.write_lock.clone()).await?;
-        let sql = format!(
-            "INSERT INTO {STAGING} ({ANALYTICS_COLS}) VALUES ({})",
-            vec!["?"; ANALYTICS_COLS.split(',').count()].join(", ")
-        );
+        let sql = insert_results(STAGING);
         for start in (0..rows.len()).step_by(STAGED_PER_TRANSACTION) {
             let end = (start + STAGED_PER_TRANSACTION).min(rows.len());
             writer
@@ -775,6 +741,44 @@ impl Gather {
     }
 }
 
+/// The latest run's id, as `id`.
+const LATEST_RUN: &str = "SELECT MAX(id) AS id FROM analysis_runs";
+
+/// A refresh saves only on the run it refreshed, `latest` being the
+/// latest run's id (a `Conflict` otherwise).
+fn check_still_latest(latest: Option<i64>, refresh: &AnalysisRefresh) -> StoreResult<()> {
+    if latest == Some(refresh.run_id) {
+        return Ok(());
+    }
+    Err(StoreError::Conflict {
+        field: "run_id".into(),
+        message: "was replaced by a newer analysis run meanwhile".into(),
+    })
+}
+
+const REFRESH_COLS: &str = "run_id, refreshed_at, read_from, customers, orders, duration_ms";
+
+/// A refresh record's values in the order of [`REFRESH_COLS`].
+fn refresh_values(r: &AnalysisRefresh) -> [i64; 6] {
+    [
+        r.run_id,
+        r.refreshed_at.timestamp_millis(),
+        r.read_from,
+        r.customers,
+        r.orders,
+        r.duration_ms,
+    ]
+}
+
+/// SQLite: an `INSERT` of one result row into `table`, parameters in the
+/// order of [`ANALYTICS_COLS`].
+fn insert_results(table: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({ANALYTICS_COLS}) VALUES ({})",
+        vec!["?"; ANALYTICS_COLS.split(',').count()].join(", ")
+    )
+}
+
 /// Records lifecycle stage changes in the caller's transaction.
 async fn record_changes(
     tx: &mut crate::WriteTx,
@@ -869,9 +873,9 @@ impl CopyLoad {
             sqlx::query(&sql).execute(&mut conn).await?;
         }
         // Parts side by side, one connection each: the server parses them
-        // on as many cores.
-        // Each part finishes (or is aborted with the set) before this
-        // returns: none can load into a later run's staging table.
+        // on as many cores. Each part finishes (or is aborted with the
+        // set) before this returns: none can load into a later run's
+        // staging table.
         let target = format!("{STAGING} ({ANALYTICS_COLS})");
         let mut parts = self.results.into_iter();
         let first = parts.next().unwrap_or_default();
@@ -981,14 +985,11 @@ const IDS_PER_QUERY: usize = 500;
 /// whole table (0.85 s at 9M orders) from about two thousand.
 const IDS_PER_LIST: usize = 1_000;
 
-/// One row of an analysis order read: customer, day number, amount, cost.
+/// One row of an analysis order read: customer, date, amount, cost.
 fn push_order(out: &mut Vec<Order>, f: &Fields<'_>) -> StoreResult<()> {
     out.push(Order {
         customer_id: f.i64(0)?,
-        date: date(
-            f.opt_str(1)?
-                .ok_or_else(|| StoreError::Corrupt("order without a date".into()))?,
-        )?,
+        date: date(f.str(1)?)?,
         amount_minor: f.i64(2)?,
         cost_minor: f.opt_i64(3)?,
     });

@@ -8,8 +8,8 @@
 //! * SQLite through rusqlite, on connections of its own to the same file
 //!   (WAL lets them read beside the pool's writer; writes take the store's
 //!   single-writer lock like every other write);
-//! * PostgreSQL through `COPY … TO STDOUT` and `COPY … FROM STDIN` (text
-//!   format) on a native connection.
+//! * PostgreSQL through `COPY … TO STDOUT` (binary format) and `COPY …
+//!   FROM STDIN` (text format) on a native connection.
 //!
 //! The SQL these run is built from typed values only (numbers, dates),
 //! never from user text.
@@ -103,9 +103,14 @@ impl Fields<'_> {
         }
     }
 
+    /// A text field that is never NULL, borrowed from the row.
+    pub(crate) fn str(&self, i: usize) -> StoreResult<&str> {
+        self.opt_str(i)?.ok_or_else(|| null(i))
+    }
+
     /// A text field as stored.
     pub(crate) fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.opt_str(i)?.ok_or_else(|| null(i))?.to_owned())
+        Ok(self.str(i)?.to_owned())
     }
 
     /// PostgreSQL: the bytes of field `i`.
@@ -133,6 +138,23 @@ fn be_int(i: usize, b: &[u8]) -> StoreResult<i64> {
 /// The start of PostgreSQL's binary COPY data: signature, flags and the
 /// length of the header extension (skipped).
 const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+/// Where the tuples of binary COPY data start (after the signature, the
+/// flags, the extension length and the extension); `None` while `buf`
+/// holds less than the fixed part.
+fn copy_header_end(buf: &[u8]) -> StoreResult<Option<usize>> {
+    let Some(ext) = buf.get(15..19) else {
+        return Ok(None);
+    };
+    // Flags 16-31 are critical: none is known here (16 would add an OID
+    // to every tuple).
+    if !buf.starts_with(COPY_SIGNATURE) || buf[11..13] != [0, 0] {
+        return Err(StoreError::Corrupt("not binary COPY data we read".into()));
+    }
+    Ok(Some(
+        19 + u32::from_be_bytes([ext[0], ext[1], ext[2], ext[3]]) as usize,
+    ))
+}
 
 /// Reads the binary COPY tuples complete in `buf` from `at`, handing each
 /// to `each`; returns where the first incomplete one starts, or `None`
@@ -218,8 +240,8 @@ pub(crate) async fn scan_all<T: Send + 'static>(
                     rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
                         | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
-                // A large page cache for one long scan, dropped with the
-                // connection.
+                // A small page cache: a scan reads each page once, and a
+                // large cache per scan costs more to allocate than it saves.
                 conn.execute_batch("PRAGMA cache_size = -8192; PRAGMA mmap_size = 0;")?;
                 let mut acc = acc;
                 for sql in &sqls {
@@ -247,22 +269,10 @@ pub(crate) async fn scan_all<T: Send + 'static>(
                 let mut done = false;
                 while let Some(chunk) = stream.try_next().await? {
                     buf.extend_from_slice(&chunk);
-                    let at = match start {
-                        Some(at) => at,
-                        None => {
-                            // Signature, flags, extension length, extension.
-                            let Some(ext) = buf.get(15..19) else {
-                                continue;
-                            };
-                            // Flags 16-31 are critical: none is known
-                            // here (16 would add an OID to every tuple).
-                            if !buf.starts_with(COPY_SIGNATURE) || buf[11..13] != [0, 0] {
-                                return Err(StoreError::Corrupt(
-                                    "not binary COPY data we read".into(),
-                                ));
-                            }
-                            19 + u32::from_be_bytes([ext[0], ext[1], ext[2], ext[3]]) as usize
-                        }
+                    let Some(at) =
+                        start.map_or_else(|| copy_header_end(&buf), |at| Ok(Some(at)))?
+                    else {
+                        continue;
                     };
                     if buf.len() < at {
                         start = Some(at);
@@ -327,33 +337,17 @@ impl SqliteWriter {
         range: std::ops::Range<usize>,
         bind: fn(&mut rusqlite::CachedStatement<'_>, &T) -> rusqlite::Result<usize>,
     ) -> StoreResult<()> {
-        let conn = self
-            .conn
-            .take()
-            .ok_or_else(|| StoreError::Corrupt("bulk writer lost its connection".into()))?;
-        let lock = self.lock.clone();
         let (sql, rows) = (sql.to_owned(), rows.clone());
-        let conn = tokio::task::spawn_blocking(move || -> StoreResult<_> {
-            let _writer = lock.blocking_lock();
-            let mut conn = conn;
-            let tx = conn.transaction()?;
-            {
-                let mut stmt = tx.prepare_cached(&sql)?;
-                for row in rows.get(range).unwrap_or_default() {
-                    bind(&mut stmt, row)?;
-                }
+        self.transaction(move |tx| {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            for row in rows.get(range).unwrap_or_default() {
+                bind(&mut stmt, row)?;
             }
-            tx.commit()?;
-            Ok(conn)
+            Ok(())
         })
         .await
-        .map_err(stopped)??;
-        self.conn = Some(conn);
-        Ok(())
     }
-}
 
-impl SqliteWriter {
     /// Runs `work` in one transaction on this connection, under the
     /// store's writer lock; committed when it returns `Ok`.
     pub(crate) async fn transaction<T: Send + 'static>(
