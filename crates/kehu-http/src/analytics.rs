@@ -277,7 +277,7 @@ fn analysis_error(e: AnalysisError) -> ApiError {
         (status = 409, body = ErrorBody, description = "a run is in progress"),
         (status = 422, body = ErrorBody)))]
 /// Recomputes every customer's results now (admins) and answers when done:
-/// about 20 seconds at a million customers (BENCHMARKS.md). Readers see the
+/// 7-10 seconds at a million customers (BENCHMARKS.md). Readers see the
 /// previous results until the new ones replace them at once.
 pub async fn run(
     State(state): State<AppState>,

@@ -486,7 +486,7 @@ pub struct RunForm {
 }
 
 /// Starts the analysis now (admins). At a million customers a run takes
-/// about 20 seconds, longer than a request should: it runs in the
+/// 7-10 seconds, longer than a request should: it runs in the
 /// background and the page says so until it is done.
 pub async fn run(State(state): State<AppState>, page: Page, Form(f): Form<RunForm>) -> Response {
     if let Some(r) = page.refuse_csrf(&f.csrf) {

@@ -829,6 +829,8 @@ pub async fn run_on_store(
     // have no order in the run; orders of a customer deleted meanwhile
     // are left out below.
     let (since, until) = recent_interactions(config.as_of)?;
+    // Each on a task of its own: PostgreSQL's rows are decoded as they
+    // stream in, on as many threads.
     let stopped = |e: tokio::task::JoinError| AnalysisError::Input(format!("a read stopped: {e}"));
     let (s, as_of) = (store.clone(), config.as_of);
     let orders = tokio::spawn(async move { s.analysis_orders(as_of).await });
@@ -849,15 +851,11 @@ pub async fn run_on_store(
     let members = Members::new(&customers);
     orders.retain(|o| members.contains(o.customer_id));
     // The previous run's models start this run's fit.
-    let warm_start = match store.latest_analysis_run().await? {
-        Some(run) => store
-            .refresh_base(run.id)
-            .await?
-            .0
-            .and_then(|pins| serde_json::from_str::<Pins>(&pins).ok())
-            .and_then(|pins| pins.clv),
-        None => None,
-    };
+    let warm_start = store
+        .latest_run_pins()
+        .await?
+        .and_then(|pins| serde_json::from_str::<Pins>(&pins).ok())
+        .and_then(|pins| pins.clv);
     let loaded = started.elapsed();
     let now = store.clock().now();
     let (customers_n, orders_n) = (customers.len(), orders.len());
