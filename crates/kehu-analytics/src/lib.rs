@@ -20,6 +20,7 @@
 //! English / Simplified Chinese [`Label`].
 
 mod aggregate;
+pub mod book;
 pub mod clv;
 pub mod error;
 pub mod input;
@@ -31,6 +32,7 @@ pub mod rfm;
 pub mod selection;
 pub mod value_group;
 
+pub use book::{profiles, Line, OrderBook, Periods, Profiles};
 pub use error::{AnalyticsError, Result};
 pub use input::{summarize_orders, CustomerSummary, Order, Window};
 pub use label::Label;

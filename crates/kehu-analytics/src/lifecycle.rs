@@ -194,7 +194,7 @@ impl LifecycleConfig {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         Window::new(self.as_of, self.window_days)?;
         let positive = [
             ("decline_gap_multiple", self.decline_gap_multiple),

@@ -181,8 +181,9 @@ pub struct ValueGroupAnalysis {
     pub records: Vec<ValueGroupRecord>,
 }
 
-/// Measures of one customer: (id, purchases, net value).
-fn assign_measures(
+/// Groups from measures of each customer: (id, purchases, net value),
+/// as [`crate::book::profiles`] gives them for a period.
+pub fn assign_measures(
     measures: &[(i64, u32, i64)],
     config: &ValueGroupConfig,
 ) -> Result<ValueGroupAnalysis> {

@@ -8,10 +8,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
+use kehu_analytics::clv::{self, TimeUnit};
+use kehu_analytics::lifecycle::{self, LifecycleConfig};
 use kehu_analytics::pyramid::{self, CustomerValue, PyramidBasis, PyramidConfig, PyramidLayer};
 use kehu_analytics::rfm::{self, RfmConfig};
 use kehu_analytics::value_group::{self, ValueGroup, ValueGroupConfig};
-use kehu_analytics::{summarize_orders, CustomerSummary, Order, Window};
+use kehu_analytics::{
+    profiles, summarize_orders, CustomerSummary, Order, OrderBook, Periods, Window,
+};
 use proptest::prelude::*;
 
 fn as_of() -> NaiveDate {
@@ -325,6 +329,63 @@ proptest! {
     }
 }
 
+/// The one-pass measures of a grouped book against the four stream
+/// functions they stand in for.
+fn check_profiles(
+    orders: &[Order],
+    window_days: u32,
+    lifecycle_days: u32,
+    calibration_back: u64,
+) -> Result<(), TestCaseError> {
+    let window = Window::new(as_of(), window_days).unwrap();
+    let previous = Window::new(as_of() - Days::new(u64::from(window_days)), window_days).unwrap();
+    let lifecycle = LifecycleConfig {
+        window_days: lifecycle_days,
+        ..LifecycleConfig::new(as_of())
+    };
+    let calibration_end = as_of() - Days::new(calibration_back);
+    let periods = Periods {
+        window,
+        previous,
+        lifecycle,
+        calibration_end,
+        unit: TimeUnit::Weeks,
+    };
+    // Shuffled by a reversal: the book groups and sorts by itself.
+    let mut reversed = orders.to_vec();
+    reversed.reverse();
+    let got = profiles(&OrderBook::from_orders(&reversed), &periods).unwrap();
+    prop_assert_eq!(&got.window, &summarize_orders(orders, &window).unwrap());
+    let config = ValueGroupConfig::default();
+    prop_assert_eq!(
+        value_group::assign_measures(&got.previous, &config).unwrap(),
+        value_group::assign_orders(orders, &previous, &config).unwrap()
+    );
+    prop_assert_eq!(
+        &got.lifecycle,
+        &lifecycle::inputs_from_orders(orders, &lifecycle).unwrap()
+    );
+    prop_assert_eq!(
+        &got.calibration,
+        &clv::calibration_summary(orders, calibration_end, TimeUnit::Weeks).unwrap()
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn one_pass_over_a_grouped_book_equals_the_stream_functions(
+        orders in orders_strategy(),
+        window_days in 1u32..100,
+        lifecycle_days in 1u32..100,
+        calibration_back in 0u64..60,
+    ) {
+        check_profiles(&orders, window_days, lifecycle_days, calibration_back)?;
+    }
+}
+
 /// The parallel, dense-index path (large inputs) against a plain map.
 #[test]
 fn large_inputs_take_the_parallel_path_and_agree_with_a_plain_map() {
@@ -346,6 +407,8 @@ fn large_inputs_take_the_parallel_path_and_agree_with_a_plain_map() {
             }
         })
         .collect();
+    // The one-pass measures split the book over the cores too.
+    check_profiles(&orders, WINDOW_DAYS, 180, 30).unwrap();
     let config = RfmConfig::new(as_of(), WINDOW_DAYS).unwrap();
     let got = rfm::values_from_orders(&orders, &config).unwrap();
     let plain = plain_totals(&orders);

@@ -648,8 +648,12 @@ async fn aggregates(url: &str, args: AggregatesArgs) -> anyhow::Result<ExitCode>
     }
     if args.verify || !args.repair {
         let diffs = store.verify_aggregates().await?;
-        if diffs.is_empty() {
-            println!("aggregates verified: 0 differences");
+        let rows = store.verify_purchases().await?;
+        for id in &rows {
+            println!("customer {id}: the purchase row differs from the orders");
+        }
+        if diffs.is_empty() && rows.is_empty() {
+            println!("aggregates and purchase rows verified: 0 differences");
             return Ok(ExitCode::SUCCESS);
         }
         for d in &diffs {
@@ -661,9 +665,10 @@ async fn aggregates(url: &str, args: AggregatesArgs) -> anyhow::Result<ExitCode>
             );
         }
         println!(
-            "{} customers differ{}",
+            "{} customers' aggregates and {} purchase rows differ{}",
             diffs.len(),
-            if diffs.len() >= 1000 {
+            rows.len(),
+            if diffs.len() >= 1000 || rows.len() >= 1000 {
                 " (first 1000 shown)"
             } else {
                 ""

@@ -108,6 +108,7 @@ async fn killed_imports_leave_nothing_half_done(engine: Engine) {
     }
     assert_eq!(customers(&store).await, ROWS as i64);
     assert!(store.verify_aggregates().await.unwrap().is_empty());
+    assert!(store.verify_purchases().await.unwrap().is_empty());
     db.cleanup().await;
 }
 

@@ -1,6 +1,7 @@
-//! Per-customer order aggregates. They are recomputed from the customer's
-//! orders inside every transaction that writes an order, so they are exact
-//! by construction; `verify` recomputes all of them set-based and lists any
+//! Per-customer order aggregates and purchase rows (see
+//! [`crate::purchases`]). They are recomputed from the customer's orders
+//! inside every transaction that writes an order, so they are exact by
+//! construction; `verify` recomputes all of them set-based and lists any
 //! difference, which must always be none.
 
 use kehu_domain::{Aggregates, CustomerId};
@@ -57,7 +58,8 @@ pub(crate) async fn recompute(
         total_profit: r.try_get("profit")?,
         profit_order_count: r.try_get("profit_n")?,
     };
-    write(conn, id, &a, now_ms).await
+    write(conn, id, &a, now_ms).await?;
+    crate::purchases::rebuild(conn, &[id.0]).await
 }
 
 async fn write(
@@ -151,6 +153,22 @@ impl Store {
             .collect()
     }
 
+    /// Rebuilds every customer's purchase row set-based and returns the
+    /// customers whose stored row differs (at most 1000 of them).
+    pub async fn verify_purchases(&self) -> StoreResult<Vec<CustomerId>> {
+        let sqlite = self.engine() == crate::Engine::Sqlite;
+        let sql = format!(
+            "SELECT COALESCE(g.customer_id, p.customer_id) AS id FROM ({}) g \
+             FULL OUTER JOIN customer_purchases p ON p.customer_id = g.customer_id \
+             WHERE g.orders IS DISTINCT FROM p.orders ORDER BY 1 LIMIT {DIFF_LIMIT}",
+            crate::purchases::grouped(sqlite, "TRUE")
+        );
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| Ok(CustomerId(r.try_get("id")?)))
+            .collect()
+    }
+
     /// Recomputes the aggregates of all customers set-based; for repairs and
     /// after bulk loads that wrote orders without them.
     pub async fn recompute_all_aggregates(&self) -> StoreResult<u64> {
@@ -183,5 +201,16 @@ pub(crate) async fn recompute_all(conn: &mut AnyConnection, now_ms: i64) -> Stor
         sub("CAST(SUM(CASE WHEN o.cost IS NULL THEN 0 ELSE o.amount - o.cost END) AS BIGINT)"),
         sub("CAST(COUNT(o.cost) AS BIGINT)"),
     );
-    Ok(sqlx::query(&sql).execute(conn).await?.rows_affected())
+    let n = sqlx::query(&sql).execute(&mut *conn).await?.rows_affected();
+    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    sqlx::query("DELETE FROM customer_purchases")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO customer_purchases (customer_id, orders) {}",
+        crate::purchases::grouped(sqlite, "TRUE")
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(n)
 }

@@ -5,7 +5,7 @@
 //! the write.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kehu_analytics::Order;
+use kehu_analytics::{Line, OrderBook};
 use kehu_domain::CustomerId;
 use serde::Serialize;
 use sqlx::Row;
@@ -129,61 +129,56 @@ pub struct RelationshipFacts {
 }
 
 impl Store {
-    /// Every completed order dated on or before `up_to`, as the models
-    /// read them (refunds are negative amounts), in id order.
-    pub async fn analysis_orders(&self, up_to: NaiveDate) -> StoreResult<Vec<Order>> {
-        let up_to = up_to.to_string();
-        // Nearly every order is read: a scan of the table, not a walk of
-        // the date index with a table lookup per entry (SQLite would pick
-        // the index, and take 20 s instead of 2 at 9M orders).
-        let orders = match self.engine() {
-            crate::Engine::Sqlite => "orders NOT INDEXED",
-            crate::Engine::Postgres => "orders",
-        };
-        let each = push_order;
+    /// Every completed order dated on or before `up_to`, grouped by
+    /// customer, as the models read them (refunds are negative amounts):
+    /// one row per customer (see [`crate::purchases`]).
+    pub async fn analysis_book(&self, up_to: NaiveDate) -> StoreResult<OrderBook> {
+        let up_to = crate::purchases::day_number(up_to);
         // Two halves by id, read side by side: one per core.
-        let last: i64 = Sql::new("SELECT COALESCE(MAX(id), 0) AS id FROM orders")
-            .query()
-            .fetch_one(self.pool())
-            .await?
-            .try_get("id")?;
+        let last: i64 =
+            Sql::new("SELECT COALESCE(MAX(customer_id), 0) AS id FROM customer_purchases")
+                .query()
+                .fetch_one(self.pool())
+                .await?
+                .try_get("id")?;
         let half = |range: String| {
             let native = self.native.clone();
             let sql = format!(
-                "SELECT customer_id, order_date, amount, cost FROM {orders} \
-                 WHERE {range} AND status = 'completed' AND order_date <= '{up_to}'"
+                "SELECT customer_id, orders FROM customer_purchases WHERE {range} \
+                 ORDER BY customer_id"
             );
-            // Ids are dense: about half of them per half, allocated once.
-            let room = usize::try_from(last / 2 + 1).unwrap_or(0);
-            tokio::spawn(
-                async move { native::scan(&native, sql, Vec::with_capacity(room), each).await },
-            )
+            tokio::spawn(async move {
+                native::scan(&native, sql, BookScan::new(up_to), BookScan::add).await
+            })
         };
-        let first = half(format!("id <= {}", last / 2));
-        let second = half(format!("id > {}", last / 2));
+        let first = half(format!("customer_id <= {}", last / 2));
+        let second = half(format!("customer_id > {}", last / 2));
         let stopped = |e: tokio::task::JoinError| StoreError::Corrupt(format!("{e}"));
-        let mut orders = first.await.map_err(stopped)??;
-        let second = second.await.map_err(stopped)??;
-        orders.reserve_exact(second.len());
-        orders.extend(second);
-        Ok(orders)
+        let mut book = first.await.map_err(stopped)??.book;
+        book.append(second.await.map_err(stopped)??.book)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(book)
     }
 
-    /// The completed orders dated on or before `up_to` of the given
-    /// customers, as [`Store::analysis_orders`] reads them.
-    pub async fn analysis_orders_of(
+    /// [`Store::analysis_book`] of the given customers (ascending).
+    pub async fn analysis_book_of(
         &self,
         customers: &[i64],
         up_to: NaiveDate,
-    ) -> StoreResult<Vec<Order>> {
+    ) -> StoreResult<OrderBook> {
+        let up_to = crate::purchases::day_number(up_to);
         let sql = |ids: Option<&str>| {
             format!(
-                "SELECT customer_id, order_date, amount, cost FROM orders \
-                 WHERE customer_id IN ({}) AND status = 'completed' AND order_date <= '{up_to}'",
+                "SELECT customer_id, orders FROM customer_purchases \
+                 WHERE customer_id IN ({}) ORDER BY customer_id",
                 ids.unwrap_or_default()
             )
         };
-        self.scan_customers(Some(customers), sql, push_order).await
+        let scan = BookScan::new(up_to);
+        Ok(self
+            .fold_customers(Some(customers), sql, scan, BookScan::add)
+            .await?
+            .book)
     }
 
     /// Customers whose counted orders changed at or after `since_ms`, and
@@ -322,8 +317,19 @@ impl Store {
         sql: impl Fn(Option<&str>) -> String,
         each: fn(&mut Vec<T>, &Fields<'_>) -> StoreResult<()>,
     ) -> StoreResult<Vec<T>> {
+        self.fold_customers(only, sql, Vec::new(), each).await
+    }
+
+    /// [`Store::scan_customers`] folding the rows into `acc`.
+    async fn fold_customers<T: Send + 'static>(
+        &self,
+        only: Option<&[i64]>,
+        sql: impl Fn(Option<&str>) -> String,
+        acc: T,
+        each: fn(&mut T, &Fields<'_>) -> StoreResult<()>,
+    ) -> StoreResult<T> {
         let Some(ids) = only else {
-            return native::scan(&self.native, sql(None), Vec::new(), each).await;
+            return native::scan(&self.native, sql(None), acc, each).await;
         };
         let sqls = ids
             .chunks(IDS_PER_LIST)
@@ -336,7 +342,7 @@ impl Store {
                 sql(Some(&list))
             })
             .collect();
-        native::scan_all(&self.native, sqls, Vec::new(), each).await
+        native::scan_all(&self.native, sqls, acc, each).await
     }
 
     /// Replaces every customer's results with `rows`, records `changes`
@@ -986,14 +992,29 @@ const IDS_PER_QUERY: usize = 500;
 const IDS_PER_LIST: usize = 1_000;
 
 /// One row of an analysis order read: customer, date, amount, cost.
-fn push_order(out: &mut Vec<Order>, f: &Fields<'_>) -> StoreResult<()> {
-    out.push(Order {
-        customer_id: f.i64(0)?,
-        date: date(f.str(1)?)?,
-        amount_minor: f.i64(2)?,
-        cost_minor: f.opt_i64(3)?,
-    });
-    Ok(())
+/// An [`OrderBook`] as purchase rows are read.
+struct BookScan {
+    book: OrderBook,
+    /// The day number orders must not be after.
+    up_to: i64,
+    lines: Vec<Line>,
+}
+
+impl BookScan {
+    fn new(up_to: i64) -> Self {
+        Self {
+            book: OrderBook::default(),
+            up_to,
+            lines: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, f: &Fields<'_>) -> StoreResult<()> {
+        crate::purchases::parse(f.str(1)?, self.up_to, &mut self.lines)?;
+        self.book
+            .push(f.i64(0)?, self.lines.drain(..))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
 }
 
 /// Where SQLite stages a run's results before swapping them in.

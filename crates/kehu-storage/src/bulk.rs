@@ -66,6 +66,8 @@ pub struct Bulk {
     by: Option<UserId>,
     /// SQLite only: the next free id per [`IdTable`], once known.
     next_id: [i64; 2],
+    /// Customers given orders whose purchase rows are not rebuilt yet.
+    purchases_stale: std::collections::BTreeSet<i64>,
     pool: sqlx::AnyPool,
 }
 
@@ -93,6 +95,7 @@ impl Store {
             now: self.now_ms(),
             by,
             next_id: [0; 2],
+            purchases_stale: Default::default(),
             pool: self.pool().clone(),
         })
     }
@@ -312,8 +315,11 @@ impl Bulk {
     }
 
     /// Inserts orders as they are; the caller either supplied matching
-    /// aggregates with new customers or calls [`Bulk::recompute`].
+    /// aggregates with new customers or calls [`Bulk::recompute`]. The
+    /// customers' purchase rows are rebuilt at the latest on commit.
     pub async fn orders(&mut self, rows: &[(OrderDraft, DateTime<Utc>)]) -> StoreResult<()> {
+        self.purchases_stale
+            .extend(rows.iter().map(|(o, _)| o.customer_id.0));
         let by = self.by.map(|u| u.0);
         insert_rows(
             &mut self.tx.tx,
@@ -384,6 +390,7 @@ impl Bulk {
     pub async fn recompute(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
         for id in ids {
             crate::aggregates::recompute(&mut self.tx.tx, *id, self.now).await?;
+            self.purchases_stale.remove(&id.0);
         }
         Ok(())
     }
@@ -416,6 +423,10 @@ impl Bulk {
 
     /// Makes the whole load visible at once.
     pub async fn commit(mut self) -> StoreResult<()> {
+        let stale: Vec<i64> = std::mem::take(&mut self.purchases_stale)
+            .into_iter()
+            .collect();
+        crate::purchases::rebuild(&mut self.tx.tx, &stale).await?;
         if self.engine == Engine::Sqlite {
             // Back to the pool's usual cache (see `Store::connect`).
             sqlx::query("PRAGMA cache_size = -65536")

@@ -25,6 +25,7 @@ pub mod lookup;
 mod merge;
 mod native;
 mod orders;
+mod purchases;
 mod rows;
 mod scoped;
 mod search;

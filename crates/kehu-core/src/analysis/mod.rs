@@ -32,7 +32,7 @@ use kehu_analytics::selection::{self, Distribution, Indicator, Normalization, Se
 use kehu_analytics::value_group::{
     self, MigrationMatrix, ValueGroup, ValueGroupConfig, ValueGroupThresholds,
 };
-use kehu_analytics::{summarize_orders, AnalyticsError, Order, Window};
+use kehu_analytics::{AnalyticsError, OrderBook, Periods, Window};
 use kehu_domain::CustomerId;
 use kehu_storage::{
     AnalysisRefresh, AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts, Store,
@@ -130,7 +130,9 @@ pub const TIME_ZONE: &str = "Asia/Shanghai";
 pub struct Inputs<'a> {
     /// Every customer to describe, ascending ids.
     pub customers: &'a [i64],
-    pub orders: &'a [Order],
+    /// Their completed orders, grouped (customers without orders may be
+    /// missing).
+    pub book: &'a OrderBook,
     /// Our relationship with each customer; without them selection
     /// scoring is skipped.
     pub relationships: Option<&'a [RelationshipFacts]>,
@@ -352,24 +354,47 @@ pub fn compute(
     }
     let members = Members::new(customers);
     let index = |id: i64| members.slot(id);
-    if let Some(o) = inputs
-        .orders
+    if let Some(id) = inputs
+        .book
+        .customers()
         .iter()
-        .find(|o| !members.contains(o.customer_id))
+        .find(|id| !members.contains(**id))
     {
         return Err(AnalysisError::Input(format!(
-            "an order refers to customer {} which is not in the run",
-            o.customer_id
+            "an order refers to customer {id} which is not in the run"
         )));
     }
     let n = customers.len();
     let window = config.window()?;
     let as_of = config.as_of;
 
-    // Window totals once; RFM, pyramids and groups read them.
+    let before = Window::new(
+        as_of
+            .checked_sub_days(Days::new(u64::from(config.window_days)))
+            .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?,
+        config.window_days,
+    )?;
+    let lifecycle_config = LifecycleConfig {
+        as_of,
+        window_days: config.window_days,
+        ..config.lifecycle
+    };
+    // Every per-customer measure in one pass over the orders: the window
+    // (RFM, pyramids, groups), the window before (migration), the
+    // lifecycle halves and the CLV calibration.
     let mut steps = Steps(std::time::Instant::now());
-    let summaries = summarize_orders(inputs.orders, &window)?;
-    steps.mark("window summaries");
+    let profiles = kehu_analytics::profiles(
+        inputs.book,
+        &Periods {
+            window,
+            previous: before,
+            lifecycle: lifecycle_config,
+            calibration_end: config.calibration_end,
+            unit: TimeUnit::Weeks,
+        },
+    )?;
+    let summaries = profiles.window;
+    steps.mark("per-customer measures");
     let rfm_config = RfmConfig::new(as_of, config.window_days)?;
     let rfm = match inputs.pins {
         None => rfm::analyze_summaries(&summaries, &rfm_config)?,
@@ -424,26 +449,14 @@ pub fn compute(
             r.group = ValueGroup::A;
         }
     }
-    let before = Window::new(
-        as_of
-            .checked_sub_days(Days::new(u64::from(config.window_days)))
-            .ok_or_else(|| AnalysisError::Input("as-of date too early".into()))?,
-        config.window_days,
-    )?;
-    // Only counts and amounts: the lean pass, without purchase days.
-    let earlier = value_group::assign_orders(inputs.orders, &before, &config.value_groups)?;
+    let earlier = value_group::assign_measures(&profiles.previous, &config.value_groups)?;
     let pairs = |a: &value_group::ValueGroupAnalysis| -> Vec<(i64, ValueGroup)> {
         a.records.iter().map(|r| (r.customer_id, r.group)).collect()
     };
     let migration = value_group::migration(&pairs(&earlier), &pairs(&groups))?;
 
     // Lifecycle for everyone: customers without orders are acquisition.
-    let lifecycle_config = LifecycleConfig {
-        as_of,
-        window_days: config.window_days,
-        ..config.lifecycle
-    };
-    let with_orders = lifecycle::inputs_from_orders(inputs.orders, &lifecycle_config)?;
+    let with_orders = profiles.lifecycle;
     let mut lc_inputs: Vec<LifecycleInput> = Vec::with_capacity(n);
     let mut it = with_orders.into_iter().peekable();
     for &id in customers {
@@ -464,9 +477,7 @@ pub fn compute(
     steps.mark("lifecycle");
 
     // CLV: fitted on every purchase day up to the calibration end.
-    let clv_inputs =
-        clv::calibration_summary(inputs.orders, config.calibration_end, TimeUnit::Weeks)?;
-    steps.mark("clv inputs");
+    let clv_inputs = profiles.calibration;
     let fitted = match inputs.pins {
         None => clv::fit_from(&clv_inputs, inputs.warm_start).map_err(|e| e.to_string()),
         Some(p) => p
@@ -775,7 +786,7 @@ pub fn compute(
     let summary = Summary {
         config: config.clone(),
         customers: n as u64,
-        orders: inputs.orders.len() as u64,
+        orders: inputs.book.len() as u64,
         active_customers: rfm.records.len() as u64,
         rfm_breakpoints: rfm.breakpoints,
         rfm_segments,
@@ -833,7 +844,7 @@ pub async fn run_on_store(
     // stream in, on as many threads.
     let stopped = |e: tokio::task::JoinError| AnalysisError::Input(format!("a read stopped: {e}"));
     let (s, as_of) = (store.clone(), config.as_of);
-    let orders = tokio::spawn(async move { s.analysis_orders(as_of).await });
+    let book = tokio::spawn(async move { s.analysis_book(as_of).await });
     let s = store.clone();
     let customers = tokio::spawn(async move { s.all_customer_ids().await });
     let s = store.clone();
@@ -846,10 +857,10 @@ pub async fn run_on_store(
     steps.mark("read lifecycle stages");
     let facts = facts.await.map_err(stopped)??;
     steps.mark("read relationship facts");
-    let mut orders = orders.await.map_err(stopped)??;
+    let mut book = book.await.map_err(stopped)??;
     steps.mark("read orders");
     let members = Members::new(&customers);
-    orders.retain(|o| members.contains(o.customer_id));
+    book.retain(|id| members.contains(id));
     // The previous run's models start this run's fit.
     let warm_start = store
         .latest_run_pins()
@@ -858,10 +869,10 @@ pub async fn run_on_store(
         .and_then(|pins| pins.clv);
     let loaded = started.elapsed();
     let now = store.clock().now();
-    let (customers_n, orders_n) = (customers.len(), orders.len());
+    let (customers_n, orders_n) = (customers.len(), book.len());
     let read = Read {
         customers,
-        orders,
+        book,
         facts,
         previous,
     };
@@ -956,7 +967,7 @@ impl<'a> Members<'a> {
 /// What a run or a refresh read from the database.
 struct Read {
     customers: Vec<i64>,
-    orders: Vec<Order>,
+    book: OrderBook,
     facts: Vec<RelationshipFacts>,
     previous: HashMap<i64, StageState>,
 }
@@ -973,7 +984,7 @@ impl Read {
         tokio::task::spawn_blocking(move || {
             let inputs = Inputs {
                 customers: &self.customers,
-                orders: &self.orders,
+                book: &self.book,
                 relationships: Some(&self.facts),
                 previous_stages: &self.previous,
                 pins: pins.as_ref(),
@@ -1081,18 +1092,18 @@ pub async fn refresh_on_store(store: &Store) -> Result<RefreshReport, AnalysisEr
     }
     // The three reads side by side, each on a connection of its own.
     let (since, until) = recent_interactions(config.as_of)?;
-    let (orders, facts, previous) = tokio::try_join!(
-        store.analysis_orders_of(&customers, config.as_of),
+    let (book, facts, previous) = tokio::try_join!(
+        store.analysis_book_of(&customers, config.as_of),
         store.relationship_facts_of(&customers, since, until),
         store.lifecycle_states_of(&customers),
     )?;
     let previous = stage_states(previous);
     let loaded = started.elapsed();
     let now = store.clock().now();
-    report.orders = orders.len() as u64;
+    report.orders = book.len() as u64;
     let read = Read {
         customers,
-        orders,
+        book,
         facts,
         previous,
     };

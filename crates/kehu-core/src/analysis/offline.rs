@@ -146,9 +146,10 @@ pub fn run(
     std::fs::create_dir_all(out).map_err(io)?;
     let customers: Vec<i64> = (1..=file.keys.len() as i64).collect();
     let previous = HashMap::new();
+    let book = kehu_analytics::OrderBook::from_orders(&file.orders);
     let inputs = Inputs {
         customers: &customers,
-        orders: &file.orders,
+        book: &book,
         relationships: None,
         previous_stages: &previous,
         pins: None,

@@ -130,13 +130,13 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
 
     // What is stored equals the pure computation on the same inputs.
     let ids = store.all_customer_ids().await.unwrap();
-    let orders = store.analysis_orders(as_of).await.unwrap();
+    let book = store.analysis_book(as_of).await.unwrap();
     let since = kehu_core::time::start_of_day_ms(day("2026-04-02"), "Asia/Shanghai");
     let until = kehu_core::time::start_of_day_ms(day("2026-07-01"), "Asia/Shanghai");
     let facts = store.relationship_facts(since, until).await.unwrap();
     let inputs = Inputs {
         customers: &ids,
-        orders: &orders,
+        book: &book,
         relationships: Some(&facts),
         previous_stages: &HashMap::new(),
         pins: None,

@@ -21,6 +21,7 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
     assert_eq!(seen.into_inner(), 400, "progress reaches the end");
     assert!(summary.orders > 1000, "{summary:?}");
     assert!(store.verify_aggregates().await.unwrap().is_empty());
+    assert!(store.verify_purchases().await.unwrap().is_empty());
     let admin = store.user_by_username(DEMO_ADMIN).await.unwrap().unwrap();
     assert!(kehu_core::credentials::verify_password(
         DEMO_PASSWORD,
@@ -142,6 +143,7 @@ async fn demo_data_verifies_and_is_searchable(db: &TestDb) {
     };
     fill(&store, &more, &|_| {}).await.unwrap();
     assert!(store.verify_aggregates().await.unwrap().is_empty());
+    assert!(store.verify_purchases().await.unwrap().is_empty());
 }
 
 fn pinyin_initial(c: char) -> Option<char> {

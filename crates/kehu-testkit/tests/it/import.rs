@@ -187,6 +187,7 @@ async fn a_good_file_applies_fully_with_contacts_and_orders(db: &TestDb) {
         .unwrap();
     assert!(found.items.iter().any(|x| x.id == c.id));
     assert!(store.verify_aggregates().await.unwrap().is_empty());
+    assert!(store.verify_purchases().await.unwrap().is_empty());
     // Rep A cannot import orders for rep B's customer: it does not exist for them.
     let more = csv("客户编号,下单日期,金额\nC-1,2026-06-01,5\n");
     let r = import(&a, Kind::Orders, &more, ImportOptions::default(), &none)

@@ -10,7 +10,10 @@ use proptest::test_runner::TestRunner;
 
 use crate::fixtures::*;
 
-on_both_engines!(random_order_writes_keep_aggregates_exact);
+on_both_engines!(
+    random_order_writes_keep_aggregates_exact,
+    a_purchase_row_out_of_step_is_reported_and_repaired
+);
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -141,8 +144,76 @@ async fn random_order_writes_keep_aggregates_exact(db: &TestDb) {
                     .map(|o| (o.order_date, o.amount, o.cost, o.status)),
             );
             assert_eq!(a.customer(id).await.unwrap().aggregates, expected);
+            // The purchase row the analysis reads holds the completed
+            // orders by date, then id.
+            let mut completed: Vec<&Order> = orders
+                .iter()
+                .filter(|o| o.status == OrderStatus::Completed)
+                .collect();
+            completed.sort_by_key(|o| (o.order_date, o.id.0));
+            let expected: Vec<_> = completed
+                .iter()
+                .map(|o| (o.order_date, o.amount, o.cost))
+                .collect();
+            let far = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+            let book = store.analysis_book_of(&[id.0], far).await.unwrap();
+            let got: Vec<_> = book
+                .iter()
+                .flat_map(|(_, lines)| lines.iter())
+                .map(|l| (l.date, l.amount_minor, l.cost_minor))
+                .collect();
+            assert_eq!(got, expected, "customer {id}");
         }
         let diffs = store.verify_aggregates().await.unwrap();
         assert!(diffs.is_empty(), "{diffs:?}");
+        let diffs = store.verify_purchases().await.unwrap();
+        assert!(diffs.is_empty(), "{diffs:?}");
     }
+}
+
+async fn a_purchase_row_out_of_step_is_reported_and_repaired(db: &TestDb) {
+    let store = db.store().await;
+    let org = org(&store).await;
+    let a = as_user(&store, &org.rep_a);
+    let buyer = customer(&a, "戊", None).await.id;
+    let idle = customer(&a, "己", None).await.id;
+    for (day, amount) in [(3, 1_000), (1, 2_000)] {
+        a.create_order(&OrderInput {
+            customer_id: Some(buyer),
+            order_date: Some(date(day)),
+            amount: money(amount),
+            status: Some("completed".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    assert!(store.verify_purchases().await.unwrap().is_empty());
+    // Rows changed behind the store's back: one wrong, one that should
+    // not exist.
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    for sql in [
+        format!("UPDATE customer_purchases SET orders = '20454,1,' WHERE customer_id = {buyer}"),
+        format!("INSERT INTO customer_purchases (customer_id, orders) VALUES ({idle}, '1,1,')"),
+    ] {
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    let mut want = vec![buyer, idle];
+    want.sort();
+    assert_eq!(store.verify_purchases().await.unwrap(), want);
+    store.recompute_all_aggregates().await.unwrap();
+    assert!(store.verify_purchases().await.unwrap().is_empty());
+    let far = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+    let book = store
+        .analysis_book_of(&[buyer.0, idle.0], far)
+        .await
+        .unwrap();
+    assert_eq!(book.customers(), &[buyer.0]);
+    let amounts: Vec<i64> = book
+        .iter()
+        .flat_map(|(_, l)| l.iter())
+        .map(|l| l.amount_minor)
+        .collect();
+    assert_eq!(amounts, [2_000, 1_000], "by date");
 }

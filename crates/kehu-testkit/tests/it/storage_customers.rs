@@ -575,6 +575,7 @@ async fn merge_leaves_nothing_pointing_at_the_removed_customer(db: &TestDb) {
         1
     );
     assert!(store.verify_aggregates().await.unwrap().is_empty());
+    assert!(store.verify_purchases().await.unwrap().is_empty());
     let f = CustomerFilter {
         q: Some("孙工".into()),
         ..Default::default()

@@ -1,0 +1,440 @@
+//! Orders grouped by customer, and every per-customer measure of a run in
+//! one pass over them.
+//!
+//! The stream functions ([`crate::summarize_orders`],
+//! [`crate::value_group::assign_orders`],
+//! [`crate::lifecycle::inputs_from_orders`],
+//! [`crate::clv::calibration_summary`]) take orders in any order and each
+//! scatters them over a per-customer table: four passes of random memory
+//! access over the whole stream. A database can hand the orders over
+//! already grouped by customer and sorted by date (Kehu keeps each
+//! customer's completed orders in one row), and then one sequential pass
+//! per customer yields all four results at once. The results are those of
+//! the stream functions exactly; a property test holds the two to it.
+
+use chrono::{Days, NaiveDate};
+
+use crate::aggregate::{chunks, parallel_map, workers};
+use crate::clv::{RepeatSummary, TimeUnit};
+use crate::error::{AnalyticsError, Result};
+use crate::input::{CustomerSummary, Order, Window};
+use crate::lifecycle::{LifecycleConfig, LifecycleInput};
+
+/// One order of a customer, as [`OrderBook`] keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// The order date.
+    pub date: NaiveDate,
+    /// Order value in minor units; negative for a refund.
+    pub amount_minor: i64,
+    /// Cost of goods in minor units, when known.
+    pub cost_minor: Option<i64>,
+}
+
+/// Orders grouped by customer: customers in ascending id order, each
+/// customer's orders sorted by date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderBook {
+    ids: Vec<i64>,
+    /// Customer `i` owns `lines[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+    lines: Vec<Line>,
+}
+
+impl Default for OrderBook {
+    fn default() -> Self {
+        Self::with_capacity(0, 0)
+    }
+}
+
+impl OrderBook {
+    /// An empty book with room for `customers` and `lines`.
+    pub fn with_capacity(customers: usize, lines: usize) -> Self {
+        let mut starts = Vec::with_capacity(customers + 1);
+        starts.push(0);
+        Self {
+            ids: Vec::with_capacity(customers),
+            starts,
+            lines: Vec::with_capacity(lines),
+        }
+    }
+
+    /// The orders of a stream, grouped; orders of one customer on one day
+    /// keep their order in the stream.
+    pub fn from_orders(orders: &[Order]) -> Self {
+        let mut sorted: Vec<&Order> = orders.iter().collect();
+        sorted.sort_by_key(|o| (o.customer_id, o.date));
+        let mut book = Self::with_capacity(0, orders.len());
+        for o in sorted {
+            if book.ids.last() != Some(&o.customer_id) {
+                book.close();
+                book.ids.push(o.customer_id);
+            }
+            book.lines.push(Line {
+                date: o.date,
+                amount_minor: o.amount_minor,
+                cost_minor: o.cost_minor,
+            });
+        }
+        book.close();
+        book
+    }
+
+    /// Adds a customer after the ones already in the book. Its lines are
+    /// sorted by date here when they are not already; a customer without
+    /// lines is not added.
+    pub fn push(&mut self, customer_id: i64, lines: impl IntoIterator<Item = Line>) -> Result<()> {
+        if self.ids.last().is_some_and(|last| *last >= customer_id) {
+            return Err(AnalyticsError::InvalidInput {
+                customer_id,
+                reason: "customers must come in ascending id order, each once".into(),
+            });
+        }
+        let from = self.lines.len();
+        self.lines.extend(lines);
+        let own = &mut self.lines[from..];
+        if own.is_empty() {
+            return Ok(());
+        }
+        if own.windows(2).any(|w| w[0].date > w[1].date) {
+            own.sort_by_key(|l| l.date);
+        }
+        self.ids.push(customer_id);
+        self.starts.push(self.lines.len());
+        Ok(())
+    }
+
+    /// Appends the customers of `other`, whose ids must all be greater.
+    pub fn append(&mut self, other: OrderBook) -> Result<()> {
+        if let (Some(last), Some(first)) = (self.ids.last(), other.ids.first()) {
+            if last >= first {
+                return Err(AnalyticsError::InvalidInput {
+                    customer_id: *first,
+                    reason: "customers must come in ascending id order, each once".into(),
+                });
+            }
+        }
+        let base = self.lines.len();
+        self.ids.extend_from_slice(&other.ids);
+        self.starts
+            .extend(other.starts.iter().skip(1).map(|s| s + base));
+        self.lines.extend_from_slice(&other.lines);
+        Ok(())
+    }
+
+    /// Keeps the customers for which `keep` holds.
+    pub fn retain(&mut self, keep: impl Fn(i64) -> bool) {
+        if self.ids.iter().all(|id| keep(*id)) {
+            return;
+        }
+        let old = std::mem::take(self);
+        let mut book = Self::with_capacity(old.ids.len(), old.lines.len());
+        for (id, lines) in old.iter().filter(|(id, _)| keep(*id)) {
+            book.ids.push(id);
+            book.lines.extend_from_slice(lines);
+            book.starts.push(book.lines.len());
+        }
+        *self = book;
+    }
+
+    /// The customers, ascending.
+    pub fn customers(&self) -> &[i64] {
+        &self.ids
+    }
+
+    /// The number of orders.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether the book holds no order.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Each customer with its orders, by ascending id.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &[Line])> + '_ {
+        (0..self.ids.len()).map(|i| (self.ids[i], self.lines_of(i)))
+    }
+
+    fn lines_of(&self, i: usize) -> &[Line] {
+        &self.lines[self.starts[i]..self.starts[i + 1]]
+    }
+
+    /// Ends the customer [`OrderBook::from_orders`] was filling.
+    fn close(&mut self) {
+        if self.starts.len() == self.ids.len() {
+            self.starts.push(self.lines.len());
+        }
+    }
+}
+
+/// The periods of one run's per-customer measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Periods {
+    /// The analysis window (RFM, pyramids, A–E groups).
+    pub window: Window,
+    /// The window before it (the A–E groups the migration starts from).
+    pub previous: Window,
+    /// The lifecycle rules' as-of day and window.
+    pub lifecycle: LifecycleConfig,
+    /// The last day the CLV models are fitted on.
+    pub calibration_end: NaiveDate,
+    /// The CLV models' time unit.
+    pub unit: TimeUnit,
+}
+
+/// Every per-customer measure of a run, each list sorted by customer id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profiles {
+    /// What [`crate::summarize_orders`] gives for the window.
+    pub window: Vec<CustomerSummary>,
+    /// `(id, purchases, net value)` of the customers with an order in the
+    /// previous window, the measures of
+    /// [`crate::value_group::assign_orders`].
+    pub previous: Vec<(i64, u32, i64)>,
+    /// What [`crate::lifecycle::inputs_from_orders`] gives.
+    pub lifecycle: Vec<LifecycleInput>,
+    /// What [`crate::clv::calibration_summary`] gives.
+    pub calibration: Vec<RepeatSummary>,
+}
+
+impl Profiles {
+    fn append(&mut self, other: Profiles) {
+        self.window.extend(other.window);
+        self.previous.extend(other.previous);
+        self.lifecycle.extend(other.lifecycle);
+        self.calibration.extend(other.calibration);
+    }
+}
+
+/// The bounds of one lifecycle half: `(after, up to and including)`.
+type Half = (NaiveDate, NaiveDate);
+
+/// Every per-customer measure of `periods`, in one pass over the book
+/// (a part of the customers per core).
+pub fn profiles(book: &OrderBook, periods: &Periods) -> Result<Profiles> {
+    periods.window.validate()?;
+    periods.previous.validate()?;
+    periods.lifecycle.validate()?;
+    // The lifecycle halves, as `inputs_from_orders` builds them.
+    let lc = &periods.lifecycle;
+    let recent_days = lc.window_days / 2;
+    let recent = Window::new(lc.as_of, recent_days.max(1))?;
+    let earlier_end = lc
+        .as_of
+        .checked_sub_days(Days::new(u64::from(recent_days)))
+        .unwrap_or(NaiveDate::MIN);
+    let earlier = Window::new(earlier_end, (lc.window_days - recent_days).max(1))?;
+    let halves = (
+        (recent_days > 0).then(|| (recent.start_exclusive(), recent.as_of)),
+        (earlier.start_exclusive(), earlier.as_of),
+    );
+    // Parts of about equal numbers of orders.
+    let parts = chunks(book.len(), workers(book.len()));
+    let bounds: Vec<usize> = parts
+        .iter()
+        .map(|r| book.starts.partition_point(|s| *s < r.start))
+        .chain([book.ids.len()])
+        .collect();
+    let ranges: Vec<_> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
+    let mut all = Profiles::default();
+    for part in parallel_map(ranges, |customers| {
+        let mut out = Profiles::default();
+        for i in customers {
+            profile(book.ids[i], book.lines_of(i), periods, halves, &mut out);
+        }
+        out
+    }) {
+        all.append(part);
+    }
+    Ok(all)
+}
+
+/// One customer's measures, added to `out` where the customer has any.
+fn profile(
+    id: i64,
+    lines: &[Line],
+    periods: &Periods,
+    (recent, earlier): (Option<Half>, Half),
+    out: &mut Profiles,
+) {
+    let inside = |d: NaiveDate, (after, upto): Half| d > after && d <= upto;
+    let window = (periods.window.start_exclusive(), periods.window.as_of);
+    let previous = (periods.previous.start_exclusive(), periods.previous.as_of);
+    let as_of = periods.lifecycle.as_of;
+    let calibration_end = periods.calibration_end;
+
+    // The window, in full.
+    let mut w = Totals::default();
+    // The previous window: purchases and net value.
+    let (mut p_rows, mut p_purchases, mut p_amount) = (0u32, 0u32, 0i64);
+    // The lifetime up to the as-of day, and the lifecycle halves.
+    let mut life = Totals::default();
+    let (mut recent_n, mut earlier_n) = (0u32, 0u32);
+    // Purchase days up to the calibration end: first, last, count, and
+    // the value of all but the first.
+    let mut cal: Option<(NaiveDate, NaiveDate, u32, f64)> = None;
+    let mut day_value = 0i64;
+
+    for l in lines {
+        let d = l.date;
+        let purchase = l.amount_minor >= 0;
+        if inside(d, window) {
+            w.add(l);
+        }
+        if inside(d, previous) {
+            p_rows += 1;
+            p_amount = p_amount.saturating_add(l.amount_minor);
+            p_purchases += u32::from(purchase);
+        }
+        if d <= as_of {
+            life.add(l);
+            if purchase {
+                recent_n += u32::from(recent.is_some_and(|h| inside(d, h)));
+                earlier_n += u32::from(inside(d, earlier));
+            }
+        }
+        if purchase && d <= calibration_end {
+            cal = Some(match cal {
+                None => {
+                    day_value = l.amount_minor;
+                    (d, d, 1, 0.0)
+                }
+                Some((first, last, days, repeat)) if last == d => {
+                    day_value = day_value.saturating_add(l.amount_minor);
+                    (first, last, days, repeat)
+                }
+                Some((first, _, days, repeat)) => {
+                    // The day before is complete: it counts when it was
+                    // not the first.
+                    let repeat = if days > 1 {
+                        repeat + day_value as f64
+                    } else {
+                        repeat
+                    };
+                    day_value = l.amount_minor;
+                    (first, d, days + 1, repeat)
+                }
+            });
+        }
+    }
+
+    if w.rows > 0 {
+        out.window.push(w.summary(id));
+    }
+    if p_rows > 0 && (p_purchases > 0 || p_amount != 0) {
+        out.previous.push((id, p_purchases, p_amount));
+    }
+    if life.rows > 0 {
+        out.lifecycle.push(LifecycleInput {
+            customer_id: id,
+            first_purchase: life.first,
+            last_purchase: life.last,
+            purchase_days: life.days,
+            recent_purchases: recent_n,
+            earlier_purchases: earlier_n,
+        });
+    }
+    if let Some((first, last, days, repeat)) = cal {
+        let repeat = if days > 1 {
+            repeat + day_value as f64
+        } else {
+            repeat
+        };
+        let per_day = periods.unit.days();
+        let x = days - 1;
+        out.calibration.push(RepeatSummary {
+            customer_id: id,
+            frequency: x,
+            recency: (last - first).num_days() as f64 / per_day,
+            age: (calibration_end - first).num_days() as f64 / per_day,
+            monetary: if x > 0 { repeat / f64::from(x) } else { 0.0 },
+        });
+    }
+}
+
+/// Totals of a customer's orders in one period, dates ascending.
+#[derive(Default)]
+struct Totals {
+    rows: u32,
+    purchases: u32,
+    /// Distinct purchase days.
+    days: u32,
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
+    amount_minor: i64,
+    profit_minor: i64,
+}
+
+impl Totals {
+    fn add(&mut self, l: &Line) {
+        self.rows += 1;
+        self.amount_minor = self.amount_minor.saturating_add(l.amount_minor);
+        if let Some(cost) = l.cost_minor {
+            self.profit_minor = self
+                .profit_minor
+                .saturating_add(l.amount_minor.saturating_sub(cost));
+        }
+        if l.amount_minor >= 0 {
+            self.purchases += 1;
+            if self.last != Some(l.date) {
+                self.days += 1;
+            }
+            self.first.get_or_insert(l.date);
+            self.last = Some(l.date);
+        }
+    }
+
+    fn summary(&self, id: i64) -> CustomerSummary {
+        CustomerSummary {
+            customer_id: id,
+            first_order: self.first,
+            last_order: self.last,
+            order_count: self.purchases,
+            purchase_days: self.days,
+            total_amount_minor: self.amount_minor,
+            total_profit_minor: self.profit_minor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn line(date: &str, amount: i64) -> Line {
+        Line {
+            date: d(date),
+            amount_minor: amount,
+            cost_minor: None,
+        }
+    }
+
+    #[test]
+    fn a_book_takes_customers_in_ascending_order_only() {
+        let mut book = OrderBook::with_capacity(2, 4);
+        book.push(3, [line("2024-02-01", 5), line("2024-01-01", 7)])
+            .unwrap();
+        book.push(4, []).unwrap();
+        assert!(book.push(3, [line("2024-01-01", 1)]).is_err());
+        assert_eq!(book.customers(), &[3]);
+        let (_, lines) = book.iter().next().unwrap();
+        assert_eq!(lines[0].date, d("2024-01-01"), "sorted by date");
+        let mut later = OrderBook::with_capacity(1, 1);
+        later.push(2, [line("2024-01-01", 1)]).unwrap();
+        assert!(book.clone().append(later).is_err());
+        let mut later = OrderBook::with_capacity(1, 1);
+        later.push(9, [line("2024-01-01", 1)]).unwrap();
+        book.append(later).unwrap();
+        assert_eq!(book.customers(), &[3, 9]);
+        assert_eq!(book.len(), 3);
+        book.retain(|id| id != 3);
+        assert_eq!(book.customers(), &[9]);
+        assert_eq!(book.len(), 1);
+    }
+}
