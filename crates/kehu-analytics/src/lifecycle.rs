@@ -67,6 +67,11 @@ impl LifecycleStage {
     ];
 
     /// Stable key.
+    /// The stage of a stored key.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
     pub fn key(&self) -> &'static str {
         match self {
             LifecycleStage::Acquisition => "acquisition",

@@ -5,6 +5,7 @@
 //! the write.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use kehu_analytics::lifecycle::{LifecycleStage, StageState};
 use kehu_analytics::{Line, OrderBook};
 use kehu_domain::CustomerId;
 use serde::Serialize;
@@ -276,7 +277,9 @@ impl Store {
 
     /// The stored lifecycle stage of every analysed customer: (id, stage,
     /// since), in no particular order.
-    pub async fn lifecycle_states(&self) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
+    /// The stored lifecycle stage of every customer with results, by
+    /// ascending id (a stage key this version does not know is left out).
+    pub async fn lifecycle_states(&self) -> StoreResult<Vec<(i64, StageState)>> {
         self.lifecycle_states_in(None).await
     }
 
@@ -284,14 +287,14 @@ impl Store {
     pub async fn lifecycle_states_of(
         &self,
         customers: &[i64],
-    ) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
+    ) -> StoreResult<Vec<(i64, StageState)>> {
         self.lifecycle_states_in(Some(customers)).await
     }
 
     async fn lifecycle_states_in(
         &self,
         only: Option<&[i64]>,
-    ) -> StoreResult<Vec<(i64, String, NaiveDate)>> {
+    ) -> StoreResult<Vec<(i64, StageState)>> {
         let sql = |ids: Option<&str>| {
             let only = ids.map(|ids| format!(" WHERE customer_id IN ({ids})"));
             format!(
@@ -299,11 +302,19 @@ impl Store {
                 only.unwrap_or_default()
             )
         };
-        let each = |out: &mut Vec<(i64, String, NaiveDate)>, f: &Fields<'_>| {
-            out.push((f.i64(0)?, f.text(1)?, date(f.str(2)?)?));
+        let each = |out: &mut Vec<(i64, StageState)>, f: &Fields<'_>| {
+            if let Some(stage) = LifecycleStage::from_key(f.str(1)?) {
+                let since = date(f.str(2)?)?;
+                out.push((f.i64(0)?, StageState { stage, since }));
+            }
             Ok(())
         };
-        self.scan_customers(only, sql, each).await
+        let mut states = self.scan_customers(only, sql, each).await?;
+        // In key order already on SQLite; PostgreSQL's scan has none.
+        if states.windows(2).any(|w| w[0].0 > w[1].0) {
+            states.sort_unstable_by_key(|s| s.0);
+        }
+        Ok(states)
     }
 
     /// Runs `sql` natively over every customer (`only` is `None`; `sql`
@@ -374,47 +385,57 @@ impl Store {
         };
         let now = self.now_ms();
         let started = std::time::Instant::now();
-        self.stage_results(path, rows).await?;
+        let mut writer = self.stage_results(path, rows).await?;
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "results staged");
         let swap = std::time::Instant::now();
-        let mut tx = self.begin_write().await?;
-        for sql in [
-            "DROP TABLE customer_analytics".to_owned(),
-            format!("ALTER TABLE {STAGING} RENAME TO customer_analytics"),
-        ] {
-            Sql::new(&sql).query().execute(&mut *tx.tx).await?;
-        }
-        tracing::debug!(ms = swap.elapsed().as_millis() as u64, "results swapped in");
-        record_changes(&mut tx, changes, now).await?;
-        let id: i64 = Sql::new(
-            "INSERT INTO analysis_runs (computed_at, as_of, customers, orders, duration_ms, \
-             read_from, pins, summary) VALUES (",
-        )
-        .bind(run.computed_at.timestamp_millis())
-        .push(", ")
-        .bind(run.as_of.to_string())
-        .push(", ")
-        .bind(run.customers)
-        .push(", ")
-        .bind(run.orders)
-        .push(", ")
-        .bind(run.duration_ms)
-        .push(", ")
-        .bind(read_from)
-        .push(", ")
-        .bind(pins)
-        .push(", ")
-        .bind(run.summary.to_string())
-        .push(") RETURNING id")
-        .query()
-        .fetch_one(&mut *tx.tx)
-        .await?
-        .try_get("id")?;
-        let swap = std::time::Instant::now();
-        tx.commit().await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.customer_id.0).collect();
+        let (changes, run, pins) = (changes.to_vec(), run.clone(), pins.to_owned());
+        let id = writer
+            .transaction(move |tx| {
+                // Customers deleted since the read leave no results and no
+                // stage changes behind. The writer lock keeps further
+                // deletions out until the swap commits.
+                let gone = native::missing_customers(tx, &ids)?;
+                for chunk in gone.chunks(IDS_PER_QUERY) {
+                    let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                    tx.execute(
+                        &format!(
+                            "DELETE FROM {STAGING} WHERE customer_id IN ({})",
+                            list.join(",")
+                        ),
+                        [],
+                    )?;
+                }
+                tx.execute_batch(&format!(
+                    "DROP TABLE customer_analytics; \
+                     ALTER TABLE {STAGING} RENAME TO customer_analytics;"
+                ))?;
+                let kept = changes
+                    .iter()
+                    .filter(|c| gone.binary_search(&c.customer_id.0).is_err());
+                insert_changes_natively(tx, kept, now)?;
+                let id = tx.query_row(
+                    "INSERT INTO analysis_runs (computed_at, as_of, customers, orders, \
+                     duration_ms, read_from, pins, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                     RETURNING id",
+                    rusqlite::params![
+                        run.computed_at.timestamp_millis(),
+                        run.as_of.to_string(),
+                        run.customers,
+                        run.orders,
+                        run.duration_ms,
+                        read_from,
+                        pins,
+                        run.summary.to_string()
+                    ],
+                    |r| r.get(0),
+                )?;
+                Ok(id)
+            })
+            .await?;
         tracing::debug!(
-            commit_ms = swap.elapsed().as_millis() as u64,
-            "analysis results saved"
+            ms = swap.elapsed().as_millis() as u64,
+            "results swapped in, run recorded"
         );
         Ok(id)
     }
@@ -502,19 +523,7 @@ impl Store {
                 for r in &rows {
                     insert_analytics(&mut insert, r)?;
                 }
-                let mut change = tx.prepare_cached(
-                    "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, \
-                     changed_on, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                )?;
-                for c in &changes {
-                    change.execute(rusqlite::params![
-                        c.customer_id.0,
-                        c.from_stage,
-                        c.to_stage,
-                        DateText::new(c.changed_on).as_str(),
-                        now
-                    ])?;
-                }
+                insert_changes_natively(tx, &changes, now)?;
                 tx.execute(
                     &format!(
                         "INSERT INTO analysis_refreshes ({REFRESH_COLS}) \
@@ -577,12 +586,14 @@ impl Store {
     }
 
     /// SQLite: writes `rows` into a fresh staging copy of
-    /// `customer_analytics`, a few thousand rows per transaction.
+    /// `customer_analytics`, the lower half in transactions of a few
+    /// thousand rows, the upper half by way of a scratch file; returns the
+    /// writer, for the swap.
     async fn stage_results(
         &self,
         path: &std::path::Path,
         rows: &std::sync::Arc<Vec<CustomerAnalytics>>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<native::SqliteWriter> {
         let mut tx = self.begin_write().await?;
         // The staging table is the result table's own definition under
         // another name (a crashed run may have left one behind).
@@ -594,19 +605,49 @@ impl Store {
         .await?
         .try_get("sql")?;
         let ddl = ddl.replacen("customer_analytics", STAGING, 1);
-        for sql in [format!("DROP TABLE IF EXISTS {STAGING}"), ddl] {
+        for sql in [format!("DROP TABLE IF EXISTS {STAGING}"), ddl.clone()] {
             Sql::new(&sql).query().execute(&mut *tx.tx).await?;
         }
         tx.commit().await?;
-        let mut writer = native::SqliteWriter::open(path, self.write_lock.clone()).await?;
+        // SQLite writes on one core. The upper half of the rows goes into
+        // a scratch file of its own on a second connection meanwhile, and
+        // then into the staging table by SQLite's transfer of identically
+        // defined tables, which copies the stored records as they are.
+        // Neither half checks its customers row by row: the run's
+        // customers that are gone by then are looked up once below.
+        let half = rows.len() / 2;
+        let scratch = native::scratch_path(path, STAGING);
+        let upper = {
+            let (scratch, ddl, rows) = (scratch.clone(), ddl.clone(), rows.clone());
+            tokio::task::spawn_blocking(move || {
+                native::write_scratch(&scratch, &ddl, |tx| {
+                    let mut stmt = tx.prepare(&insert_results(STAGING))?;
+                    for row in rows.get(half..).unwrap_or_default() {
+                        insert_analytics(&mut stmt, row)?;
+                    }
+                    Ok(())
+                })
+            })
+        };
+        let mut writer =
+            native::SqliteWriter::without_foreign_keys(path, self.write_lock.clone()).await?;
         let sql = insert_results(STAGING);
-        for start in (0..rows.len()).step_by(STAGED_PER_TRANSACTION) {
-            let end = (start + STAGED_PER_TRANSACTION).min(rows.len());
+        for start in (0..half).step_by(STAGED_PER_TRANSACTION) {
+            let end = (start + STAGED_PER_TRANSACTION).min(half);
             writer
                 .insert(&sql, rows, start..end, insert_analytics)
                 .await?;
         }
-        Ok(())
+        let wrote = upper
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("staging stopped: {e}")));
+        let moved = match wrote.and_then(|r| r) {
+            Ok(()) => writer.transfer(&scratch, STAGING).await,
+            Err(e) => Err(e),
+        };
+        native::remove_scratch(&scratch);
+        moved?;
+        Ok(writer)
     }
 
     /// PostgreSQL: [`Store::save_analysis`] by `COPY` into a staging table
@@ -626,7 +667,9 @@ impl Store {
         let load = CopyLoad {
             url: url.to_owned(),
             results: copy_parts(rows),
-            changes: native::copy_text(changes.iter().map(|c| change_values(c, now))),
+            ids: rows.iter().map(|r| r.customer_id.0).collect(),
+            changes: changes.to_vec(),
+            recorded_at: now,
             run: run.clone(),
             read_from,
             pins: pins.to_owned(),
@@ -785,6 +828,28 @@ fn insert_results(table: &str) -> String {
     )
 }
 
+/// SQLite: records lifecycle stage changes in the caller's transaction.
+fn insert_changes_natively<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    changes: impl IntoIterator<Item = &'a LifecycleChange>,
+    recorded_at: i64,
+) -> StoreResult<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, changed_on, \
+         recorded_at) VALUES (?, ?, ?, ?, ?)",
+    )?;
+    for c in changes {
+        insert.execute(rusqlite::params![
+            c.customer_id.0,
+            c.from_stage,
+            c.to_stage,
+            DateText::new(c.changed_on).as_str(),
+            recorded_at
+        ])?;
+    }
+    Ok(())
+}
+
 /// Records lifecycle stage changes in the caller's transaction.
 async fn record_changes(
     tx: &mut crate::WriteTx,
@@ -857,8 +922,11 @@ struct CopyLoad {
     url: String,
     /// Result rows in COPY text format, in parts copied side by side.
     results: Vec<Vec<u8>>,
-    /// Stage changes in COPY text format.
-    changes: Vec<u8>,
+    /// The customers of the results, ascending.
+    ids: Vec<i64>,
+    changes: Vec<LifecycleChange>,
+    /// When the stage changes are recorded.
+    recorded_at: i64,
     run: AnalysisRun,
     read_from: i64,
     pins: String,
@@ -901,7 +969,29 @@ impl CopyLoad {
         }
         mine?;
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "results copied");
-        let indexed = std::time::Instant::now();
+        // From here on a deleted customer takes its staged results with
+        // it. The key waits for the writes to customers under way, so the
+        // ids read next see every deletion before it.
+        let keyed = std::time::Instant::now();
+        sqlx::query(&format!(
+            "ALTER TABLE {STAGING} ADD CONSTRAINT customer_analytics_customer_id_fkey \
+             FOREIGN KEY (customer_id) REFERENCES customers(id) ON DELETE CASCADE NOT VALID"
+        ))
+        .execute(&mut conn)
+        .await?;
+        // The customers deleted since the run read them, from every id
+        // read side by side with the index build (a scan and a
+        // comparison here instead of an anti-join of a million rows).
+        let existing = {
+            let native = native::Native::Postgres(self.url.clone());
+            tokio::spawn(async move {
+                let each = |out: &mut Vec<i64>, f: &Fields<'_>| {
+                    out.push(f.i64(0)?);
+                    Ok(())
+                };
+                native::scan(&native, "SELECT id FROM customers".into(), Vec::new(), each).await
+            })
+        };
         sqlx::query("SET maintenance_work_mem = '256MB'")
             .execute(&mut conn)
             .await?;
@@ -913,23 +1003,47 @@ impl CopyLoad {
         sqlx::query(&format!("ANALYZE {STAGING}"))
             .execute(&mut conn)
             .await?;
-        tracing::debug!(ms = indexed.elapsed().as_millis() as u64, "results indexed");
+        let mut existing = existing
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("reading customers stopped: {e}")))??;
+        existing.sort_unstable();
+        let gone: Vec<i64> = self
+            .ids
+            .iter()
+            .filter(|id| existing.binary_search(id).is_err())
+            .copied()
+            .collect();
+        tracing::debug!(ms = keyed.elapsed().as_millis() as u64, "results indexed");
         let swap = std::time::Instant::now();
         let mut tx = conn.begin().await?;
         // The stage changes first (a first run has a million): readers of
         // the results wait only from the drop below to the commit.
+        let changes = self
+            .changes
+            .iter()
+            .filter(|c| gone.binary_search(&c.customer_id.0).is_err())
+            .map(|c| change_values(c, self.recorded_at));
         native::copy_in(
             &mut tx,
             "lifecycle_changes (customer_id, from_stage, to_stage, changed_on, recorded_at)",
-            self.changes,
+            native::copy_text(changes),
         )
         .await?;
         tracing::debug!(
             ms = swap.elapsed().as_millis() as u64,
             "stage changes copied"
         );
+        for chunk in gone.chunks(IDS_PER_QUERY) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            sqlx::query(&format!(
+                "DELETE FROM {STAGING} WHERE customer_id IN ({})",
+                list.join(",")
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
         let swap = std::time::Instant::now();
-        let mut ddl = vec![
+        let ddl = [
             "DROP TABLE customer_analytics".to_owned(),
             format!("ALTER TABLE {STAGING} RENAME TO customer_analytics"),
             // The key's index becomes the key, named as the migration
@@ -939,16 +1053,6 @@ impl CopyLoad {
                  PRIMARY KEY USING INDEX {STAGING}_pkey"
             ),
         ];
-        // Customers deleted since the read leave no results behind; the
-        // key is then known to hold and need not be checked row by row.
-        ddl.extend([
-            "DELETE FROM customer_analytics a WHERE NOT EXISTS \
-             (SELECT 1 FROM customers c WHERE c.id = a.customer_id)"
-                .to_owned(),
-            "ALTER TABLE customer_analytics ADD CONSTRAINT customer_analytics_customer_id_fkey \
-             FOREIGN KEY (customer_id) REFERENCES customers(id) ON DELETE CASCADE NOT VALID"
-                .to_owned(),
-        ]);
         for sql in &ddl {
             sqlx::query(sql).execute(&mut *tx).await?;
         }
@@ -1217,7 +1321,7 @@ impl Value<'_> {
 }
 
 fn insert_analytics(
-    stmt: &mut rusqlite::CachedStatement<'_>,
+    stmt: &mut rusqlite::Statement<'_>,
     a: &CustomerAnalytics,
 ) -> rusqlite::Result<usize> {
     stmt.execute(rusqlite::params_from_iter(analytics_fields(a)))

@@ -14,7 +14,7 @@
 //! The SQL these run is built from typed values only (numbers, dates),
 //! never from user text.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
@@ -106,11 +106,6 @@ impl Fields<'_> {
     /// A text field that is never NULL, borrowed from the row.
     pub(crate) fn str(&self, i: usize) -> StoreResult<&str> {
         self.opt_str(i)?.ok_or_else(|| null(i))
-    }
-
-    /// A text field as stored.
-    pub(crate) fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.str(i)?.to_owned())
     }
 
     /// PostgreSQL: the bytes of field `i`.
@@ -311,13 +306,31 @@ impl SqliteWriter {
         path: &std::path::Path,
         lock: Arc<tokio::sync::Mutex<()>>,
     ) -> StoreResult<Self> {
+        Self::open_with(path, lock, true).await
+    }
+
+    /// A writer whose inserts do not look up their foreign keys (the
+    /// caller checks them set-based), for staged bulk loads.
+    pub(crate) async fn without_foreign_keys(
+        path: &std::path::Path,
+        lock: Arc<tokio::sync::Mutex<()>>,
+    ) -> StoreResult<Self> {
+        Self::open_with(path, lock, false).await
+    }
+
+    async fn open_with(
+        path: &std::path::Path,
+        lock: Arc<tokio::sync::Mutex<()>>,
+        foreign_keys: bool,
+    ) -> StoreResult<Self> {
         let path = path.to_owned();
         let conn = tokio::task::spawn_blocking(move || -> StoreResult<_> {
             let conn = rusqlite::Connection::open(&path)?;
-            conn.execute_batch(
+            conn.execute_batch(&format!(
                 "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON;",
-            )?;
+                 PRAGMA foreign_keys = {};",
+                if foreign_keys { "ON" } else { "OFF" }
+            ))?;
             Ok(conn)
         })
         .await
@@ -335,7 +348,7 @@ impl SqliteWriter {
         sql: &str,
         rows: &Arc<Vec<T>>,
         range: std::ops::Range<usize>,
-        bind: fn(&mut rusqlite::CachedStatement<'_>, &T) -> rusqlite::Result<usize>,
+        bind: fn(&mut rusqlite::Statement<'_>, &T) -> rusqlite::Result<usize>,
     ) -> StoreResult<()> {
         let (sql, rows) = (sql.to_owned(), rows.clone());
         self.transaction(move |tx| {
@@ -378,6 +391,88 @@ impl SqliteWriter {
         self.conn = Some(conn);
         out
     }
+}
+
+impl SqliteWriter {
+    /// Appends the rows of `table` in the scratch file `scratch` (written
+    /// by [`write_scratch`] with the same definition) to `table`, in one
+    /// transaction. Identical definitions and no foreign key checks let
+    /// SQLite copy the stored records without decoding them.
+    pub(crate) async fn transfer(&mut self, scratch: &Path, table: &str) -> StoreResult<()> {
+        let scratch = scratch.to_string_lossy().into_owned();
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| StoreError::Corrupt("bulk writer lost its connection".into()))?;
+        // Outside any transaction, as SQLite requires.
+        conn.execute("ATTACH DATABASE ?1 AS scratch", [&scratch])?;
+        let sql = format!("INSERT INTO main.{table} SELECT * FROM scratch.{table}");
+        let moved = self
+            .transaction(move |tx| {
+                tx.execute(&sql, [])?;
+                Ok(())
+            })
+            .await;
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| StoreError::Corrupt("bulk writer lost its connection".into()))?;
+        conn.execute("DETACH DATABASE scratch", [])?;
+        moved
+    }
+}
+
+/// The scratch file a bulk write beside `db` uses for `name`.
+pub(crate) fn scratch_path(db: &Path, name: &str) -> PathBuf {
+    let mut file = db.as_os_str().to_owned();
+    file.push(format!("-{name}"));
+    PathBuf::from(file)
+}
+
+/// Creates the scratch file `path` afresh with `ddl` and fills it with
+/// `work`, in one transaction. It holds a copy on its way into the
+/// database, nothing to keep: no journal, no syncing.
+pub(crate) fn write_scratch(
+    path: &Path,
+    ddl: &str,
+    work: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    remove_scratch(path);
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;",
+    )?;
+    conn.execute_batch(ddl)?;
+    let tx = conn.transaction()?;
+    work(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Removes a scratch file, if there is one.
+pub(crate) fn remove_scratch(path: &Path) {
+    // Absent is fine; anything else is left for the next write, which
+    // starts by removing it again.
+    let _ = std::fs::remove_file(path);
+}
+
+/// Of `ids` (ascending), those that are no longer customers: every id is
+/// read from the key's smallest index and compared here, instead of a
+/// look-up per id.
+pub(crate) fn missing_customers(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &[i64],
+) -> StoreResult<Vec<i64>> {
+    let mut stmt = tx.prepare("SELECT id FROM customers")?;
+    let mut existing: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    existing.sort_unstable();
+    Ok(ids
+        .iter()
+        .filter(|id| existing.binary_search(id).is_err())
+        .copied()
+        .collect())
 }
 
 fn stopped(e: tokio::task::JoinError) -> StoreError {

@@ -18,7 +18,7 @@
 //! is an order of 128.00 (cost 91.00) on 2024-03-05 and a refund of 5.00
 //! three days later.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use kehu_analytics::Line;
 use sqlx::AnyConnection;
 
@@ -72,16 +72,18 @@ pub(crate) async fn rebuild(conn: &mut AnyConnection, ids: &[i64]) -> StoreResul
     Ok(())
 }
 
+/// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+const EPOCH_FROM_CE: i64 = 719_163;
+
 /// The day number of the text format.
 pub(crate) fn day_number(d: NaiveDate) -> i64 {
-    (d - NaiveDate::default()).num_days()
+    i64::from(d.num_days_from_ce()) - EPOCH_FROM_CE
 }
 
 /// Appends the orders of one row's text dated on or before `up_to` (a
 /// day number) to `out`.
 pub(crate) fn parse(text: &str, up_to: i64, out: &mut Vec<Line>) -> StoreResult<()> {
     let bad = || StoreError::Corrupt(format!("purchases {text:?}"));
-    let epoch = NaiveDate::default();
     for order in text.as_bytes().split(|b| *b == b';') {
         let mut fields = order.split(|b| *b == b',');
         let (Some(day), Some(amount), Some(cost), None) =
@@ -93,14 +95,9 @@ pub(crate) fn parse(text: &str, up_to: i64, out: &mut Vec<Line>) -> StoreResult<
         if day > up_to {
             continue;
         }
-        let date = u64::try_from(day)
+        let date = i32::try_from(day + EPOCH_FROM_CE)
             .ok()
-            .and_then(|d| epoch.checked_add_days(chrono::Days::new(d)))
-            .or_else(|| {
-                u64::try_from(-day)
-                    .ok()
-                    .and_then(|d| epoch.checked_sub_days(chrono::Days::new(d)))
-            })
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
             .ok_or_else(bad)?;
         out.push(Line {
             date,

@@ -23,9 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use kehu_analytics::clv::{self, ClvConfig, ClvModels, TimeUnit};
-use kehu_analytics::lifecycle::{
-    self, LifecycleConfig, LifecycleInput, LifecycleStage, StageState,
-};
+use kehu_analytics::lifecycle::{self, LifecycleConfig, LifecycleInput, StageState};
 use kehu_analytics::pyramid::{self, PyramidAnalysis, PyramidBasis, PyramidConfig};
 use kehu_analytics::rfm::{self, RfmBreakpoints, RfmConfig, RfmGrid, RfmSegment};
 use kehu_analytics::selection::{self, Distribution, Indicator, Normalization, SelectionConfig};
@@ -136,8 +134,8 @@ pub struct Inputs<'a> {
     /// Our relationship with each customer; without them selection
     /// scoring is skipped.
     pub relationships: Option<&'a [RelationshipFacts]>,
-    /// Stages stored by the previous run.
-    pub previous_stages: &'a HashMap<i64, StageState>,
+    /// Stages stored by the previous run, by ascending customer id.
+    pub previous_stages: &'a [(i64, StageState)],
     /// A refresh: score against what a full run fixed instead of deriving
     /// cut points, thresholds, models and distributions from these
     /// customers.
@@ -227,10 +225,6 @@ pub struct Outcome {
     pub clv_inputs: Vec<clv::RepeatSummary>,
     /// What refreshes after this run reuse (the input pins on a refresh).
     pub pins: Pins,
-}
-
-fn stage_of_key(key: &str) -> Option<LifecycleStage> {
-    LifecycleStage::ALL.into_iter().find(|s| s.key() == key)
 }
 
 /// Logs how long each step of a run took (at debug level).
@@ -347,7 +341,9 @@ pub fn compute(
     computed_at: DateTime<Utc>,
 ) -> Result<Outcome, AnalysisError> {
     let customers = inputs.customers;
-    if customers.windows(2).any(|w| w[0] >= w[1]) {
+    if customers.windows(2).any(|w| w[0] >= w[1])
+        || inputs.previous_stages.windows(2).any(|w| w[0].0 >= w[1].0)
+    {
         return Err(AnalysisError::Input(
             "customer ids must be unique and ascending".into(),
         ));
@@ -592,14 +588,13 @@ pub fn compute(
     let mut changes = Vec::new();
     let mut lifecycle_counts = [0u64; 5];
     let mut flows: HashMap<(Option<String>, String), u64> = HashMap::new();
+    // Both lists ascend by id: one walk pairs them.
+    let mut stored = inputs.previous_stages.iter().peekable();
     for (r, st) in results.iter_mut().zip(&stages) {
         let id = r.customer_id.0;
-        let (state, change) = lifecycle::advance(
-            id,
-            inputs.previous_stages.get(&id).copied(),
-            st.stage,
-            as_of,
-        );
+        while stored.next_if(|(s, _)| *s < id).is_some() {}
+        let previous = stored.next_if(|(s, _)| *s == id).map(|(_, p)| *p);
+        let (state, change) = lifecycle::advance(id, previous, st.stage, as_of);
         r.lifecycle_since = state.since;
         lifecycle_counts[st.stage as usize] += 1;
         if let Some(c) = change {
@@ -853,7 +848,7 @@ pub async fn run_on_store(
     let states = tokio::spawn(async move { s.lifecycle_states().await });
     let customers = customers.await.map_err(stopped)??;
     steps.mark("read customer ids");
-    let previous = stage_states(states.await.map_err(stopped)??);
+    let previous = states.await.map_err(stopped)??;
     steps.mark("read lifecycle stages");
     let facts = facts.await.map_err(stopped)??;
     steps.mark("read relationship facts");
@@ -969,7 +964,7 @@ struct Read {
     customers: Vec<i64>,
     book: OrderBook,
     facts: Vec<RelationshipFacts>,
-    previous: HashMap<i64, StageState>,
+    previous: Vec<(i64, StageState)>,
 }
 
 impl Read {
@@ -1010,21 +1005,6 @@ fn recent_interactions(as_of: NaiveDate) -> Result<(i64, i64), AnalysisError> {
         crate::time::start_of_day_ms(first_day, TIME_ZONE),
         crate::time::start_of_day_ms(day_after, TIME_ZONE),
     ))
-}
-
-fn stage_states(stored: Vec<(i64, String, NaiveDate)>) -> HashMap<i64, StageState> {
-    stored
-        .into_iter()
-        .filter_map(|(id, stage, since)| {
-            Some((
-                id,
-                StageState {
-                    stage: stage_of_key(&stage)?,
-                    since,
-                },
-            ))
-        })
-        .collect()
 }
 
 /// Changes picked up again by each refresh: a transaction that stamped an
@@ -1097,7 +1077,6 @@ pub async fn refresh_on_store(store: &Store) -> Result<RefreshReport, AnalysisEr
         store.relationship_facts_of(&customers, since, until),
         store.lifecycle_states_of(&customers),
     )?;
-    let previous = stage_states(previous);
     let loaded = started.elapsed();
     let now = store.clock().now();
     report.orders = book.len() as u64;

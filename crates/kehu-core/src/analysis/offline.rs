@@ -145,7 +145,7 @@ pub fn run(
     let io = |e: std::io::Error| AnalysisError::Input(format!("{}: {e}", out.display()));
     std::fs::create_dir_all(out).map_err(io)?;
     let customers: Vec<i64> = (1..=file.keys.len() as i64).collect();
-    let previous = HashMap::new();
+    let previous = Vec::new();
     let book = kehu_analytics::OrderBook::from_orders(&file.orders);
     let inputs = Inputs {
         customers: &customers,

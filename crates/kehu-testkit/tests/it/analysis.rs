@@ -3,8 +3,6 @@
 //! keeps lifecycle stages with the day they began, records every stage
 //! change, and is read within the reader's scope.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use kehu_core::analysis::{self, AnalysisConfig, Inputs};
 use kehu_domain::inputs::{AmountInput, OrderInput};
@@ -19,6 +17,7 @@ on_both_engines!(
     a_run_over_demo_data_predicts_clv_and_saves_it,
     a_refresh_rescores_only_changed_customers_as_the_run_would,
     the_server_runs_the_analysis_daily_and_refreshes_changed_customers,
+    customers_deleted_during_a_run_leave_no_results_behind,
 );
 
 fn day(s: &str) -> NaiveDate {
@@ -138,7 +137,7 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
         customers: &ids,
         book: &book,
         relationships: Some(&facts),
-        previous_stages: &HashMap::new(),
+        previous_stages: &[],
         pins: None,
         warm_start: None,
     };
@@ -241,7 +240,7 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
         .await
         .unwrap()
         .iter()
-        .all(|(id, _, _)| *id != once.id.0));
+        .all(|(id, _)| *id != once.id.0));
 }
 
 /// On realistic data the CLV models fit and every customer with a purchase
@@ -516,4 +515,65 @@ async fn the_server_runs_the_analysis_daily_and_refreshes_changed_customers(db: 
     assert_eq!(again.as_of, today);
     assert!(store.refresh_base(again.id).await.unwrap().0.is_some());
     checks.abort();
+}
+
+/// A customer deleted between a run's read and its save leaves neither
+/// results nor stage changes, and the save still succeeds (both engines
+/// write without checking each row's customer and look the deleted ones
+/// up once).
+async fn customers_deleted_during_a_run_leave_no_results_behind(db: &TestDb) {
+    let store = db.store_with(fixed_clock(2026, 7, 1, 9)).await;
+    let org = org(&store).await;
+    let a = as_user(&store, &org.rep_a);
+    let admin = as_user(&store, &org.admin);
+    let kept = customer(&a, "留存客户有限公司", None).await;
+    order(&a, kept.id, "2026-06-01", "900").await;
+    let leaving = customer(&a, "注销客户有限公司", None).await;
+    order(&a, leaving.id, "2026-05-01", "700").await;
+    let as_of = day("2026-06-30");
+    let config = AnalysisConfig::new(as_of);
+    let ids = store.all_customer_ids().await.unwrap();
+    let book = store.analysis_book(as_of).await.unwrap();
+    let inputs = Inputs {
+        customers: &ids,
+        book: &book,
+        relationships: None,
+        previous_stages: &[],
+        pins: None,
+        warm_start: None,
+    };
+    let outcome = analysis::compute(&inputs, &config, store.clock().now()).unwrap();
+    assert_eq!(outcome.changes.len(), 2);
+    admin.delete_customer(leaving.id).await.unwrap();
+    let run = kehu_storage::AnalysisRun {
+        id: 0,
+        computed_at: store.clock().now(),
+        as_of,
+        customers: 2,
+        orders: 2,
+        duration_ms: 0,
+        summary: serde_json::json!({}),
+    };
+    store
+        .save_analysis(
+            &std::sync::Arc::new(outcome.results),
+            &outcome.changes,
+            &run,
+            0,
+            "{}",
+        )
+        .await
+        .unwrap();
+    let states = store.lifecycle_states().await.unwrap();
+    assert_eq!(states.iter().map(|s| s.0).collect::<Vec<_>>(), [kept.id.0]);
+    assert_eq!(a.lifecycle_history(kept.id).await.unwrap().len(), 1);
+    assert!(a.lifecycle_history(leaving.id).await.is_err());
+    if db.engine == kehu_storage::Engine::Sqlite {
+        // The scratch file of the upper half is gone too.
+        let path = db.url.trim_start_matches("sqlite://");
+        let path = path.split_once('?').map_or(path, |(p, _)| p);
+        let scratch = format!("{path}-customer_analytics_next");
+        assert!(!std::path::Path::new(&scratch).exists(), "{scratch}");
+        assert!(std::path::Path::new(path).exists(), "{path}");
+    }
 }
