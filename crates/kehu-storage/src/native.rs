@@ -151,6 +151,20 @@ fn copy_header_end(buf: &[u8]) -> StoreResult<Option<usize>> {
     ))
 }
 
+/// The tuples of a whole binary COPY stream, folded into `acc`.
+#[cfg(test)]
+pub(crate) fn read_binary_copy<T>(
+    data: &[u8],
+    mut acc: T,
+    each: fn(&mut T, &Fields<'_>) -> StoreResult<()>,
+) -> StoreResult<T> {
+    let start = copy_header_end(data)?.ok_or_else(|| StoreError::Corrupt("no header".into()))?;
+    match copy_tuples(data, start, &mut acc, each)? {
+        None => Ok(acc),
+        Some(at) => Err(StoreError::Corrupt(format!("data ends mid-tuple at {at}"))),
+    }
+}
+
 /// Reads the binary COPY tuples complete in `buf` from `at`, handing each
 /// to `each`; returns where the first incomplete one starts, or `None`
 /// after the trailer.
@@ -526,11 +540,79 @@ pub(crate) async fn copy_in(
     target: &str,
     data: Vec<u8>,
 ) -> StoreResult<u64> {
-    let mut copy = conn
-        .copy_in_raw(&format!("COPY {target} FROM STDIN"))
-        .await?;
+    copy_in_as(conn, &format!("COPY {target} FROM STDIN"), data).await
+}
+
+/// [`copy_in`] of data in the binary format (see [`BinaryCopy`]).
+pub(crate) async fn copy_in_binary(
+    conn: &mut sqlx::postgres::PgConnection,
+    target: &str,
+    data: Vec<u8>,
+) -> StoreResult<u64> {
+    copy_in_as(conn, &format!("COPY {target} FROM STDIN (FORMAT binary)"), data).await
+}
+
+async fn copy_in_as(
+    conn: &mut sqlx::postgres::PgConnection,
+    statement: &str,
+    data: Vec<u8>,
+) -> StoreResult<u64> {
+    let mut copy = conn.copy_in_raw(statement).await?;
     copy.send(data).await?;
     Ok(copy.finish().await?)
+}
+
+/// Rows in PostgreSQL's binary COPY format: the server stores the bytes
+/// of each field as they are instead of parsing text (integers and floats
+/// big-endian, text as UTF-8).
+pub(crate) struct BinaryCopy {
+    out: Vec<u8>,
+}
+
+impl BinaryCopy {
+    /// The signature, no flags, no header extension.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        let mut out = Vec::with_capacity(bytes + 21);
+        out.extend_from_slice(COPY_SIGNATURE);
+        out.extend_from_slice(&[0; 8]);
+        Self { out }
+    }
+
+    /// Starts a row of `fields` fields.
+    pub(crate) fn row(&mut self, fields: i16) {
+        self.out.extend_from_slice(&fields.to_be_bytes());
+    }
+
+    pub(crate) fn null(&mut self) {
+        self.out.extend_from_slice(&(-1i32).to_be_bytes());
+    }
+
+    /// An `int8` field.
+    pub(crate) fn i64(&mut self, v: i64) {
+        self.out.extend_from_slice(&8i32.to_be_bytes());
+        self.out.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// A `float8` field.
+    pub(crate) fn f64(&mut self, v: f64) {
+        self.out.extend_from_slice(&8i32.to_be_bytes());
+        self.out.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// A `text` field.
+    pub(crate) fn str(&mut self, s: &str) -> StoreResult<()> {
+        let len = i32::try_from(s.len())
+            .map_err(|_| StoreError::Corrupt(format!("a text of {} bytes", s.len())))?;
+        self.out.extend_from_slice(&len.to_be_bytes());
+        self.out.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+
+    /// The data with its trailer.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.out.extend_from_slice(&(-1i16).to_be_bytes());
+        self.out
+    }
 }
 
 #[cfg(test)]
