@@ -540,24 +540,9 @@ pub(crate) async fn copy_in(
     target: &str,
     data: Vec<u8>,
 ) -> StoreResult<u64> {
-    copy_in_as(conn, &format!("COPY {target} FROM STDIN"), data).await
-}
-
-/// [`copy_in`] of data in the binary format (see [`BinaryCopy`]).
-pub(crate) async fn copy_in_binary(
-    conn: &mut sqlx::postgres::PgConnection,
-    target: &str,
-    data: Vec<u8>,
-) -> StoreResult<u64> {
-    copy_in_as(conn, &format!("COPY {target} FROM STDIN (FORMAT binary)"), data).await
-}
-
-async fn copy_in_as(
-    conn: &mut sqlx::postgres::PgConnection,
-    statement: &str,
-    data: Vec<u8>,
-) -> StoreResult<u64> {
-    let mut copy = conn.copy_in_raw(statement).await?;
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {target} FROM STDIN"))
+        .await?;
     copy.send(data).await?;
     Ok(copy.finish().await?)
 }
@@ -608,7 +593,17 @@ impl BinaryCopy {
         Ok(())
     }
 
-    /// The data with its trailer.
+    /// The data written since the start or the last [`BinaryCopy::clear`].
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// Forgets the data written (once sent), keeping the buffer.
+    pub(crate) fn clear(&mut self) {
+        self.out.clear();
+    }
+
+    /// The data (since the last clear) with the trailer.
     pub(crate) fn finish(mut self) -> Vec<u8> {
         self.out.extend_from_slice(&(-1i16).to_be_bytes());
         self.out

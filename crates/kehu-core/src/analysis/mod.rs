@@ -300,16 +300,22 @@ fn push_decimal(out: &mut String, x: f64, decimals: u32) {
         out.push('-');
     }
     let n = n.unsigned_abs();
-    let _ = write!(out, "{}", n / scale as u64);
+    // A million explanations: digits by `itoa`, not the formatter.
+    let mut digits = itoa::Buffer::new();
+    out.push_str(digits.format(n / scale as u64));
     let mut frac = n % scale as u64;
     if frac > 0 {
         out.push('.');
-        let mut width = decimals;
+        let mut width = decimals as usize;
         while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }
-        let _ = write!(out, "{frac:0width$}", width = width as usize);
+        let frac = digits.format(frac);
+        for _ in frac.len()..width {
+            out.push('0');
+        }
+        out.push_str(frac);
     }
 }
 
@@ -674,6 +680,7 @@ pub fn compute(
             fact(|f| f.recent_interactions),
         );
         columns.insert(CONTACTS.to_owned(), fact(|f| f.contacts));
+        steps.mark("selection inputs");
         let scored = match inputs.pins {
             None => {
                 let (scored, exact) =
@@ -688,6 +695,7 @@ pub fn compute(
                 selection::score_columns_in(n, &columns, &selection_config, &p.distributions)?
             }
         };
+        steps.mark("selection scores");
         let names: Vec<&str> = selection_config
             .value
             .iter()
