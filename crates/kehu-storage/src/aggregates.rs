@@ -29,10 +29,21 @@ fn grouped() -> String {
     )
 }
 
-/// Recomputes the aggregates of one customer from its orders and stamps
-/// `orders_changed_at` with `now_ms` (a refresh of the analytics re-scores
-/// customers stamped since the run it builds on).
+/// Recomputes the aggregates and the purchase row of one customer from
+/// its orders and stamps `orders_changed_at` with `now_ms` (a refresh of
+/// the analytics re-scores customers stamped since the run it builds on).
 pub(crate) async fn recompute(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    now_ms: i64,
+) -> StoreResult<()> {
+    recompute_totals(conn, id, now_ms).await?;
+    crate::purchases::rebuild(conn, &[id.0]).await
+}
+
+/// [`recompute`] without the purchase row, for bulk loads, which rebuild
+/// those set-based before they commit.
+pub(crate) async fn recompute_totals(
     conn: &mut AnyConnection,
     id: CustomerId,
     now_ms: i64,
@@ -58,8 +69,7 @@ pub(crate) async fn recompute(
         total_profit: r.try_get("profit")?,
         profit_order_count: r.try_get("profit_n")?,
     };
-    write(conn, id, &a, now_ms).await?;
-    crate::purchases::rebuild(conn, &[id.0]).await
+    write(conn, id, &a, now_ms).await
 }
 
 async fn write(

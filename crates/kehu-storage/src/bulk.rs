@@ -386,11 +386,12 @@ impl Bulk {
         Ok(())
     }
 
-    /// Recomputes the aggregates of existing customers that gained orders.
+    /// Recomputes the aggregates of existing customers that gained orders
+    /// (their purchase rows are rebuilt on commit, set-based).
     pub async fn recompute(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
         for id in ids {
-            crate::aggregates::recompute(&mut self.tx.tx, *id, self.now).await?;
-            self.purchases_stale.remove(&id.0);
+            crate::aggregates::recompute_totals(&mut self.tx.tx, *id, self.now).await?;
+            self.purchases_stale.insert(id.0);
         }
         Ok(())
     }
