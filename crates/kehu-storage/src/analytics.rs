@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::native::{self, Fields};
 use crate::rows::{date, instant};
-use crate::sql::{insert_rows, insert_rows_cast, Arg, Sql};
+use crate::sql::{Arg, Sql};
 use crate::{Scoped, Store, StoreError, StoreResult};
 
 /// A stored key of a result (segment, layer, group, stage, reason,
@@ -453,44 +453,51 @@ impl Store {
                 .save_refresh_natively(path, rows, changes, refresh, now)
                 .await;
         }
-        let mut tx = self.begin_write().await?;
-        // Results of a newer run are not overwritten with the pins of an
-        // older one: the table lock keeps a swap from coming between the
-        // check and the writes.
-        Sql::new("LOCK TABLE customer_analytics IN ROW EXCLUSIVE MODE")
-            .query()
-            .execute(&mut *tx.tx)
+        let native::Native::Postgres(url) = &self.native else {
+            return Err(StoreError::Corrupt("no database to refresh".into()));
+        };
+        let (url, rows) = (url.clone(), std::sync::Arc::new(rows.to_vec()));
+        let (changes, refresh) = (changes.to_vec(), refresh.clone());
+        // On owned data in a task of its own, as `save_analysis_by_copy`.
+        tokio::spawn(async move {
+            use sqlx::Connection;
+            let mut conn = sqlx::postgres::PgConnection::connect(&url).await?;
+            let mut tx = conn.begin().await?;
+            // Results of a newer run are not overwritten with the pins of
+            // an older one: the table lock keeps a swap from coming between
+            // the check and the writes.
+            sqlx::query("LOCK TABLE customer_analytics IN ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+            let latest: Option<i64> = sqlx::query_scalar(LATEST_RUN).fetch_one(&mut *tx).await?;
+            check_still_latest(latest, &refresh)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.customer_id.0).collect();
+            sqlx::query("DELETE FROM customer_analytics WHERE customer_id = ANY($1)")
+                .bind(ids)
+                .execute(&mut *tx)
+                .await?;
+            let target = format!("customer_analytics ({ANALYTICS_COLS})");
+            copy_results(&mut tx, &target, &rows).await?;
+            native::copy_in(
+                &mut tx,
+                "lifecycle_changes (customer_id, from_stage, to_stage, changed_on, recorded_at)",
+                native::copy_text(changes.iter().map(|c| change_values(c, now))),
+            )
             .await?;
-        let latest: Option<i64> = Sql::new(LATEST_RUN)
-            .query()
-            .fetch_one(&mut *tx.tx)
-            .await?
-            .try_get("id")?;
-        check_still_latest(latest, refresh)?;
-        for chunk in rows.chunks(IDS_PER_QUERY) {
-            let mut sql = Sql::new("DELETE FROM customer_analytics WHERE customer_id IN (");
-            sql.bind_list(chunk.iter().map(|r| r.customer_id.0))
-                .push(")");
-            sql.query().execute(&mut *tx.tx).await?;
-        }
-        insert_rows_cast(
-            &mut tx.tx,
-            &format!("INSERT INTO customer_analytics ({ANALYTICS_COLS})"),
-            &analytics_types(),
-            rows.iter().map(analytics_values).collect(),
-        )
-        .await?;
-        record_changes(&mut tx, changes, now).await?;
-        Sql::new(&format!(
-            "INSERT INTO analysis_refreshes ({REFRESH_COLS}) VALUES ("
-        ))
-        .bind_list(refresh_values(refresh))
-        .push(")")
-        .query()
-        .execute(&mut *tx.tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            let sql = format!(
+                "INSERT INTO analysis_refreshes ({REFRESH_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"
+            );
+            let mut insert = sqlx::query(&sql);
+            for v in refresh_values(&refresh) {
+                insert = insert.bind(v);
+            }
+            insert.execute(&mut *tx).await?;
+            tx.commit().await?;
+            conn.close().await?;
+            StoreResult::Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("saving the refresh stopped: {e}")))?
     }
 
     /// SQLite: [`Store::save_refresh`] in one rusqlite transaction, with
@@ -512,13 +519,13 @@ impl Store {
                 // SQLite's single writer orders this and a run's swap.
                 let latest: Option<i64> = tx.query_row(LATEST_RUN, [], |r| r.get(0))?;
                 check_still_latest(latest, &refresh)?;
+                // Row by row, each replaced where it is: the page is at hand
+                // for the insert that follows its delete.
                 let mut delete =
                     tx.prepare_cached("DELETE FROM customer_analytics WHERE customer_id = ?")?;
-                for r in &rows {
-                    delete.execute([r.customer_id.0])?;
-                }
                 let mut insert = tx.prepare_cached(&insert)?;
                 for r in &rows {
+                    delete.execute([r.customer_id.0])?;
                     insert_analytics(&mut insert, r)?;
                 }
                 insert_changes_natively(tx, &changes, now)?;
@@ -848,24 +855,6 @@ fn insert_changes_natively<'a>(
     Ok(())
 }
 
-/// Records lifecycle stage changes in the caller's transaction.
-async fn record_changes(
-    tx: &mut crate::WriteTx,
-    changes: &[LifecycleChange],
-    now: i64,
-) -> StoreResult<()> {
-    let changes: Vec<Vec<Arg>> = changes.iter().map(|c| change_values(c, now)).collect();
-    insert_rows(
-        &mut tx.tx,
-        "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, changed_on, \
-         recorded_at)",
-        5,
-        changes,
-    )
-    .await?;
-    Ok(())
-}
-
 /// Each contact's customer and closeness if it is a key decision maker (3
 /// close … 0 unknown or not a decision maker). `FROM` follows.
 const CONTACT_ROWS: &str = "SELECT customer_id, \
@@ -1140,19 +1129,6 @@ const ANALYTICS_COLS: &str = "customer_id, computed_at, as_of, recency_days, fre
     capability_score, selection_quadrant, selection_explanation, probability_alive, \
     expected_purchases, expected_order_value, clv";
 
-/// The cast of each of [`ANALYTICS_COLS`]: the floating-point ones.
-fn analytics_types() -> Vec<Option<&'static str>> {
-    ANALYTICS_COLS
-        .split(',')
-        .map(|c| match c.trim() {
-            "value_score" | "capability_score" | "probability_alive" | "expected_purchases" => {
-                Some("DOUBLE PRECISION")
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 /// One value of a result row, borrowed from it.
 #[derive(Clone, Copy)]
 enum Value<'a> {
@@ -1238,20 +1214,6 @@ fn analytics_fields(a: &CustomerAnalytics) -> [Value<'_>; 25] {
     ]
 }
 
-impl Value<'_> {
-    /// Owned, for bound parameters and COPY.
-    fn arg(self) -> Arg {
-        match self {
-            Value::I64(v) => Arg::I64(v),
-            Value::OptI64(v) => Arg::OptI64(v),
-            Value::Str(v) => Arg::Text(v.to_owned()),
-            Value::OptStr(v) => Arg::OptText(v.map(str::to_owned)),
-            Value::Date(d) => Arg::Text(d.as_str().to_owned()),
-            Value::OptF64(v) => Arg::OptF64(v),
-        }
-    }
-}
-
 /// Straight into SQLite: a million rows go in without a value list each.
 impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
@@ -1270,10 +1232,6 @@ impl rusqlite::ToSql for Value<'_> {
             ),
         })
     }
-}
-
-fn analytics_values(a: &CustomerAnalytics) -> Vec<Arg> {
-    analytics_fields(a).into_iter().map(Value::arg).collect()
 }
 
 /// The parts of `rows` results copied side by side: one per core, at
@@ -1633,8 +1591,25 @@ mod tests {
         };
         let rows: Vec<_> = (1..=5).map(|i| row(i, i % 2 == 0)).collect();
         // Read back as the binary COPY reader reads the server's data,
-        // each field as the kind of value it was bound as.
-        let kinds = analytics_values(&rows[0]);
+        // each field as the kind of value it was written as.
+        #[derive(Debug, PartialEq)]
+        enum Read {
+            Int(Option<i64>),
+            Float(Option<u64>),
+            Text(Option<String>),
+        }
+        fn owned(v: &Value<'_>) -> Read {
+            match *v {
+                Value::I64(v) => Read::Int(Some(v)),
+                Value::OptI64(v) => Read::Int(v),
+                // Floats to the bit; a non-finite one is stored as NULL.
+                Value::OptF64(v) => Read::Float(v.filter(|v| v.is_finite()).map(f64::to_bits)),
+                Value::Str(s) => Read::Text(Some(s.to_owned())),
+                Value::OptStr(s) => Read::Text(s.map(str::to_owned)),
+                Value::Date(ref d) => Read::Text(Some(d.as_str().to_owned())),
+            }
+        }
+        let kinds: Vec<Read> = analytics_fields(&rows[0]).iter().map(owned).collect();
         let mut read = (kinds, Vec::new());
         for part in copy_parts(rows.len()) {
             let mut data = native::BinaryCopy::with_capacity(0);
@@ -1643,10 +1618,9 @@ mod tests {
                 let mut values = Vec::new();
                 for (i, kind) in kinds.iter().enumerate() {
                     values.push(match kind {
-                        Arg::I64(_) => Arg::I64(f.i64(i)?),
-                        Arg::OptI64(_) => Arg::OptI64(f.opt_i64(i)?),
-                        Arg::OptF64(_) => Arg::OptF64(f.opt_f64(i)?),
-                        _ => Arg::OptText(f.opt_str(i)?.map(str::to_owned)),
+                        Read::Int(_) => Read::Int(f.opt_i64(i)?),
+                        Read::Float(_) => Read::Float(f.opt_f64(i)?.map(f64::to_bits)),
+                        Read::Text(_) => Read::Text(f.opt_str(i)?.map(str::to_owned)),
                     });
                 }
                 out.push(values);
@@ -1654,21 +1628,10 @@ mod tests {
             })
             .unwrap();
         }
-        let read = read.1;
-        let bound: Vec<Vec<Arg>> = rows.iter().map(analytics_values).collect();
-        assert_eq!(read.len(), bound.len());
-        for (got, want) in read.iter().zip(&bound) {
-            for (g, w) in got.iter().zip(want) {
-                match (g, w) {
-                    (Arg::OptText(g), Arg::Text(w)) => assert_eq!(g.as_ref(), Some(w)),
-                    (Arg::OptF64(g), Arg::OptF64(w)) => assert_eq!(
-                        g.map(f64::to_bits),
-                        w.filter(|v| v.is_finite()).map(f64::to_bits),
-                        "floats to the bit, NaN as NULL"
-                    ),
-                    (g, w) => assert_eq!(format!("{g:?}"), format!("{w:?}")),
-                }
-            }
-        }
+        let written: Vec<Vec<Read>> = rows
+            .iter()
+            .map(|r| analytics_fields(r).iter().map(owned).collect())
+            .collect();
+        assert_eq!(read.1, written);
     }
 }

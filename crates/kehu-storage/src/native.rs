@@ -506,12 +506,11 @@ pub(crate) fn copy_text(rows: impl IntoIterator<Item = Vec<Arg>>) -> Vec<u8> {
             // Writing into a Vec cannot fail.
             let _ = match arg {
                 Arg::I64(v) | Arg::OptI64(Some(v)) => write!(out, "{v}"),
-                Arg::OptF64(Some(v)) if v.is_finite() => write!(out, "{v}"),
                 Arg::Text(s) | Arg::OptText(Some(s)) => {
                     copy_escaped(&mut out, s);
                     Ok(())
                 }
-                Arg::OptI64(None) | Arg::OptText(None) | Arg::OptF64(_) => out.write_all(b"\\N"),
+                Arg::OptI64(None) | Arg::OptText(None) => out.write_all(b"\\N"),
             };
         }
         out.push(b'\n');

@@ -13,7 +13,6 @@ pub(crate) enum Arg {
     OptI64(Option<i64>),
     Text(String),
     OptText(Option<String>),
-    OptF64(Option<f64>),
 }
 
 impl From<i64> for Arg {
@@ -154,7 +153,6 @@ pub(crate) fn bind_all<'q>(
             Arg::Text(v) => q.bind(v.as_str()),
             Arg::OptText(v) => q.bind(v.as_deref()),
             // As text (see insert_rows_cast); non-finite values are NULL.
-            Arg::OptF64(v) => q.bind(v.filter(|x| x.is_finite()).map(|x| format!("{x:?}"))),
         };
     }
     q
@@ -197,46 +195,6 @@ pub(crate) async fn insert_rows(
     Ok(total)
 }
 
-/// [`insert_rows`] for tables with floating-point columns: `types[i]`
-/// wraps column `i`'s placeholder in `CAST(… AS type)`. Floats travel as
-/// text ([`Arg::OptF64`]): PostgreSQL fixes a cached statement's parameter
-/// types at its first use, and a NULL there must not decide a column that
-/// later carries numbers.
-pub(crate) async fn insert_rows_cast(
-    conn: &mut sqlx::AnyConnection,
-    head: &str,
-    types: &[Option<&str>],
-    rows: Vec<Vec<Arg>>,
-) -> Result<u64, sqlx::Error> {
-    let columns = types.len();
-    let per_statement = (MAX_PARAMS / columns.max(1)).clamp(1, ROWS_PER_INSERT);
-    let mut total = 0u64;
-    for chunk in rows.chunks(per_statement) {
-        let mut sql = Sql::for_conn(head, conn);
-        for (r, row) in chunk.iter().enumerate() {
-            debug_assert_eq!(row.len(), columns);
-            sql.push(if r == 0 { " VALUES (" } else { ", (" });
-            for (i, arg) in row.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                match types.get(i).copied().flatten() {
-                    Some(t) => {
-                        sql.push("CAST(")
-                            .bind(arg.clone())
-                            .push(&format!(" AS {t})"));
-                    }
-                    None => {
-                        sql.bind(arg.clone());
-                    }
-                }
-            }
-            sql.push(")");
-        }
-        total += sql.query().execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(total)
-}
 
 /// `DELETE FROM table WHERE id = $1`.
 pub(crate) async fn delete_row(
