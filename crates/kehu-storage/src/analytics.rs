@@ -512,6 +512,7 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         let mut writer = native::SqliteWriter::open(path, self.write_lock.clone()).await?;
+        writer.cache_mb(256)?;
         let (rows, changes, refresh) = (rows.to_vec(), changes.to_vec(), refresh.clone());
         let insert = insert_results("customer_analytics");
         writer
