@@ -295,9 +295,11 @@ async fn analyze(url: &str, args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             steps(r.load_ms, r.compute_ms, r.save_ms),
             r.stage_changes
         );
+        store.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     let r = analysis::run_on_store(&store, &config).await?;
+    store.close().await;
     println!(
         "analysed {} customers, {} orders as of {as_of} in {:.2} s ({}); {} lifecycle stage changes; run {}",
         r.customers,
@@ -392,6 +394,7 @@ async fn load_demo(
 async fn demo(url: &str, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let store = app::open_store(url).await?;
     load_demo(&store, args.customers, args.seed, args.today).await?;
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -430,6 +433,9 @@ async fn import(url: &str, args: ImportArgs) -> anyhow::Result<ExitCode> {
     })
     .await?;
     bar.finish_and_clear();
+    // Closed, SQLite folds the import's log into the database now instead
+    // of leaving that to the next writer.
+    store.close().await;
     for c in &report.columns {
         match &c.field {
             Some(f) => println!("column {:?} → {f}", c.header),
