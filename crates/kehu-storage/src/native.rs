@@ -336,6 +336,33 @@ impl SqliteWriter {
         Ok(())
     }
 
+    /// Leaves checkpoints to [`SqliteWriter::checkpoint_after`]: the
+    /// commits of this writer no longer copy the log into the database
+    /// themselves (SQLite's automatic checkpoint, run by the committing
+    /// connection before its commit returns).
+    pub(crate) fn defer_checkpoints(&self) -> StoreResult<()> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| StoreError::Corrupt("bulk writer lost its connection".into()))?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        Ok(())
+    }
+
+    /// Closes the writer after copying what the log holds into the
+    /// database, on a thread of its own, without waiting for it. A passive
+    /// checkpoint: readers and writers go on meanwhile, and what they keep
+    /// in use is left for a later one.
+    pub(crate) fn checkpoint_after(mut self) {
+        if let Some(conn) = self.conn.take() {
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "checkpoint after a bulk write failed");
+                }
+            });
+        }
+    }
+
     /// A writer whose inserts do not look up their foreign keys (the
     /// caller checks them set-based), for staged bulk loads.
     pub(crate) async fn without_foreign_keys(
