@@ -195,7 +195,6 @@ pub(crate) async fn insert_rows(
     Ok(total)
 }
 
-
 /// `DELETE FROM table WHERE id = $1`.
 pub(crate) async fn delete_row(
     conn: &mut sqlx::AnyConnection,
