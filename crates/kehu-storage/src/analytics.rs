@@ -981,8 +981,8 @@ impl CopyLoad {
         mine?;
         tracing::debug!(ms = started.elapsed().as_millis() as u64, "results copied");
         // From here on a deleted customer takes its staged results with
-        // it. The key waits for the writes to customers under way, so the
-        // ids read next see every deletion before it.
+        // it. Adding the foreign key waits for the writes to customers
+        // under way, so the ids read next see every deletion before it.
         let keyed = std::time::Instant::now();
         sqlx::query(&format!(
             "ALTER TABLE {STAGING} ADD CONSTRAINT customer_analytics_customer_id_fkey \
@@ -1016,16 +1016,10 @@ impl CopyLoad {
         ))
         .execute(&mut conn)
         .await?;
-        let mut existing = existing
+        let existing = existing
             .await
             .map_err(|e| StoreError::Corrupt(format!("reading customers stopped: {e}")))??;
-        existing.sort_unstable();
-        let gone: Vec<i64> = self
-            .ids
-            .iter()
-            .filter(|id| existing.binary_search(id).is_err())
-            .copied()
-            .collect();
+        let gone = native::absent(&self.ids, existing);
         tracing::debug!(ms = keyed.elapsed().as_millis() as u64, "results indexed");
         let swap = std::time::Instant::now();
         let mut tx = conn.begin().await?;

@@ -518,15 +518,19 @@ pub(crate) fn missing_customers(
     ids: &[i64],
 ) -> StoreResult<Vec<i64>> {
     let mut stmt = tx.prepare("SELECT id FROM customers")?;
-    let mut existing: Vec<i64> = stmt
+    let existing: Vec<i64> = stmt
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
+    Ok(absent(ids, existing))
+}
+
+/// Of `ids`, those not among `existing` (in any order).
+pub(crate) fn absent(ids: &[i64], mut existing: Vec<i64>) -> Vec<i64> {
     existing.sort_unstable();
-    Ok(ids
-        .iter()
+    ids.iter()
         .filter(|id| existing.binary_search(id).is_err())
         .copied()
-        .collect())
+        .collect()
 }
 
 fn stopped(e: tokio::task::JoinError) -> StoreError {
