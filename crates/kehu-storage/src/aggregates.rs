@@ -212,15 +212,6 @@ pub(crate) async fn recompute_all(conn: &mut AnyConnection, now_ms: i64) -> Stor
         sub("CAST(COUNT(o.cost) AS BIGINT)"),
     );
     let n = sqlx::query(&sql).execute(&mut *conn).await?.rows_affected();
-    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
-    sqlx::query("DELETE FROM customer_purchases")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&format!(
-        "INSERT INTO customer_purchases (customer_id, orders) {}",
-        crate::purchases::grouped(sqlite, "TRUE")
-    ))
-    .execute(&mut *conn)
-    .await?;
+    crate::purchases::rebuild_all(conn).await?;
     Ok(n)
 }

@@ -206,17 +206,7 @@ impl Store {
 
     /// Every customer id, ascending.
     pub async fn all_customer_ids(&self) -> StoreResult<Vec<i64>> {
-        // Unordered, the engine reads the ids from its smallest index
-        // instead of walking the wide table (SQLite: 55 ms instead of 1.1 s
-        // at 1M customers); sorting them here is cheap.
-        let sql = "SELECT id FROM customers".to_owned();
-        let each = |out: &mut Vec<i64>, f: &Fields<'_>| {
-            out.push(f.i64(0)?);
-            Ok(())
-        };
-        let mut ids = native::scan(&self.native, sql, Vec::new(), each).await?;
-        ids.sort_unstable();
-        Ok(ids)
+        native::customer_ids(&self.native).await
     }
 
     /// Relationship facts of every customer that has contacts or
@@ -273,8 +263,6 @@ impl Store {
         Ok(merge_facts(contacts, counts))
     }
 
-    /// The stored lifecycle stage of every analysed customer: (id, stage,
-    /// since), in no particular order.
     /// The stored lifecycle stage of every customer with results, by
     /// ascending id (a stage key this version does not know is left out).
     pub async fn lifecycle_states(&self) -> StoreResult<Vec<(i64, StageState)>> {
@@ -308,10 +296,9 @@ impl Store {
             Ok(())
         };
         let mut states = self.scan_customers(only, sql, each).await?;
-        // In key order already on SQLite; PostgreSQL's scan has none.
-        if states.windows(2).any(|w| w[0].0 > w[1].0) {
-            states.sort_unstable_by_key(|s| s.0);
-        }
+        // In key order already on SQLite (a sorted slice sorts in one
+        // pass); PostgreSQL's scan has none.
+        states.sort_unstable_by_key(|s| s.0);
         Ok(states)
     }
 
@@ -342,14 +329,7 @@ impl Store {
         };
         let sqls = ids
             .chunks(IDS_PER_LIST)
-            .map(|chunk| {
-                let list = chunk
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",");
-                sql(Some(&list))
-            })
+            .map(|chunk| sql(Some(&crate::sql::id_list(chunk))))
             .collect();
         native::scan_all(&self.native, sqls, acc, each).await
     }
@@ -394,12 +374,11 @@ impl Store {
                 // stage changes behind. The writer lock keeps further
                 // deletions out until the swap commits.
                 let gone = native::missing_customers(tx, &ids)?;
-                for chunk in gone.chunks(IDS_PER_QUERY) {
-                    let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+                for chunk in gone.chunks(IDS_PER_LIST) {
                     tx.execute(
                         &format!(
                             "DELETE FROM {STAGING} WHERE customer_id IN ({})",
-                            list.join(",")
+                            crate::sql::id_list(chunk)
                         ),
                         [],
                     )?;
@@ -408,14 +387,12 @@ impl Store {
                     "DROP TABLE customer_analytics; \
                      ALTER TABLE {STAGING} RENAME TO customer_analytics;"
                 ))?;
-                let kept = changes
-                    .iter()
-                    .filter(|c| gone.binary_search(&c.customer_id.0).is_err());
-                insert_changes_natively(tx, kept, now)?;
+                insert_changes_natively(tx, still_there(&changes, &gone), now)?;
                 let id = tx.query_row(
-                    "INSERT INTO analysis_runs (computed_at, as_of, customers, orders, \
-                     duration_ms, read_from, pins, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                     RETURNING id",
+                    &format!(
+                        "INSERT INTO analysis_runs ({RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                         RETURNING id"
+                    ),
                     rusqlite::params![
                         run.computed_at.timestamp_millis(),
                         run.as_of.to_string(),
@@ -448,15 +425,15 @@ impl Store {
         refresh: &AnalysisRefresh,
     ) -> StoreResult<()> {
         let now = self.now_ms();
-        if let native::Native::Sqlite(path) = &self.native {
-            return self
-                .save_refresh_natively(path, rows, changes, refresh, now)
-                .await;
-        }
-        let native::Native::Postgres(url) = &self.native else {
-            return Err(StoreError::Corrupt("no database to refresh".into()));
+        let url = match &self.native {
+            native::Native::Sqlite(path) => {
+                return self
+                    .save_refresh_natively(path, rows, changes, refresh, now)
+                    .await;
+            }
+            native::Native::Postgres(url) => url.clone(),
         };
-        let (url, rows) = (url.clone(), std::sync::Arc::new(rows.to_vec()));
+        let rows = rows.to_vec();
         let (changes, refresh) = (changes.to_vec(), refresh.clone());
         // On owned data in a task of its own, as `save_analysis_by_copy`.
         tokio::spawn(async move {
@@ -478,12 +455,8 @@ impl Store {
                 .await?;
             let target = format!("customer_analytics ({ANALYTICS_COLS})");
             copy_results(&mut tx, &target, &rows).await?;
-            native::copy_in(
-                &mut tx,
-                "lifecycle_changes (customer_id, from_stage, to_stage, changed_on, recorded_at)",
-                native::copy_text(changes.iter().map(|c| change_values(c, now))),
-            )
-            .await?;
+            let changes = changes.iter().map(|c| change_values(c, now));
+            native::copy_in(&mut tx, CHANGE_COLS, native::copy_text(changes)).await?;
             let sql = format!(
                 "INSERT INTO analysis_refreshes ({REFRESH_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"
             );
@@ -611,8 +584,8 @@ impl Store {
     }
 
     /// SQLite: writes `rows` into a fresh staging copy of
-    /// `customer_analytics`, the lower half in transactions of a few
-    /// thousand rows, the upper half by way of a scratch file; returns the
+    /// `customer_analytics`, the lower half in transactions of
+    /// [`STAGED_PER_TRANSACTION`] rows, the upper half by way of a scratch file; returns the
     /// writer, for the swap.
     async fn stage_results(
         &self,
@@ -691,7 +664,6 @@ impl Store {
         let now = self.now_ms();
         let load = CopyLoad {
             url: url.to_owned(),
-            ids: rows.iter().map(|r| r.customer_id.0).collect(),
             results: rows,
             changes: changes.to_vec(),
             recorded_at: now,
@@ -818,6 +790,24 @@ impl Gather {
 /// The latest run's id, as `id`.
 const LATEST_RUN: &str = "SELECT MAX(id) AS id FROM analysis_runs";
 
+/// Where stage changes go, with their columns.
+const CHANGE_COLS: &str =
+    "lifecycle_changes (customer_id, from_stage, to_stage, changed_on, recorded_at)";
+
+/// The columns of a run's record.
+const RUN_COLS: &str =
+    "computed_at, as_of, customers, orders, duration_ms, read_from, pins, summary";
+
+/// The stage changes of customers not in `gone` (ascending ids).
+fn still_there<'a>(
+    changes: &'a [LifecycleChange],
+    gone: &'a [i64],
+) -> impl Iterator<Item = &'a LifecycleChange> + 'a {
+    changes
+        .iter()
+        .filter(|c| gone.binary_search(&c.customer_id.0).is_err())
+}
+
 /// A refresh saves only on the run it refreshed, `latest` being the
 /// latest run's id (a `Conflict` otherwise).
 fn check_still_latest(latest: Option<i64>, refresh: &AnalysisRefresh) -> StoreResult<()> {
@@ -859,10 +849,8 @@ fn insert_changes_natively<'a>(
     changes: impl IntoIterator<Item = &'a LifecycleChange>,
     recorded_at: i64,
 ) -> StoreResult<()> {
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, changed_on, \
-         recorded_at) VALUES (?, ?, ?, ?, ?)",
-    )?;
+    let mut insert =
+        tx.prepare_cached(&format!("INSERT INTO {CHANGE_COLS} VALUES (?, ?, ?, ?, ?)"))?;
     for c in changes {
         insert.execute(rusqlite::params![
             c.customer_id.0,
@@ -892,12 +880,9 @@ fn merge_facts(
     mut contacts: Vec<(i64, i64)>,
     mut counts: Vec<(i64, i64)>,
 ) -> Vec<RelationshipFacts> {
-    // Usually in customer order already (read so).
-    for pairs in [&mut contacts, &mut counts] {
-        if !pairs.is_sorted_by_key(|p| p.0) {
-            pairs.sort_unstable_by_key(|p| p.0);
-        }
-    }
+    // Usually in customer order already (read so): one pass then.
+    contacts.sort_unstable_by_key(|p| p.0);
+    counts.sort_unstable_by_key(|p| p.0);
     let mut facts: Vec<RelationshipFacts> =
         Vec::with_capacity(counts.len().max(contacts.len() / 2));
     let mut counts = counts.into_iter().peekable();
@@ -931,10 +916,8 @@ fn merge_facts(
 /// [`Store::save_analysis`]).
 struct CopyLoad {
     url: String,
-    /// Result rows in COPY text format, in parts copied side by side.
+    /// The rows, ascending by customer, copied in parts side by side.
     results: std::sync::Arc<Vec<CustomerAnalytics>>,
-    /// The customers of the results, ascending.
-    ids: Vec<i64>,
     changes: Vec<LifecycleChange>,
     /// When the stage changes are recorded.
     recorded_at: i64,
@@ -995,13 +978,7 @@ impl CopyLoad {
         // comparison here instead of an anti-join of a million rows).
         let existing = {
             let native = native::Native::Postgres(self.url.clone());
-            tokio::spawn(async move {
-                let each = |out: &mut Vec<i64>, f: &Fields<'_>| {
-                    out.push(f.i64(0)?);
-                    Ok(())
-                };
-                native::scan(&native, "SELECT id FROM customers".into(), Vec::new(), each).await
-            })
+            tokio::spawn(async move { native::customer_ids(&native).await })
         };
         sqlx::query("SET maintenance_work_mem = '256MB'")
             .execute(&mut conn)
@@ -1019,36 +996,25 @@ impl CopyLoad {
         let existing = existing
             .await
             .map_err(|e| StoreError::Corrupt(format!("reading customers stopped: {e}")))??;
-        let gone = native::absent(&self.ids, existing);
+        let ids: Vec<i64> = self.results.iter().map(|r| r.customer_id.0).collect();
+        let gone = native::absent(&ids, &existing);
         tracing::debug!(ms = keyed.elapsed().as_millis() as u64, "results indexed");
         let swap = std::time::Instant::now();
         let mut tx = conn.begin().await?;
         // The stage changes first (a first run has a million): readers of
         // the results wait only from the drop below to the commit.
-        let changes = self
-            .changes
-            .iter()
-            .filter(|c| gone.binary_search(&c.customer_id.0).is_err())
-            .map(|c| change_values(c, self.recorded_at));
-        native::copy_in(
-            &mut tx,
-            "lifecycle_changes (customer_id, from_stage, to_stage, changed_on, recorded_at)",
-            native::copy_text(changes),
-        )
-        .await?;
+        let changes = still_there(&self.changes, &gone).map(|c| change_values(c, self.recorded_at));
+        native::copy_in(&mut tx, CHANGE_COLS, native::copy_text(changes)).await?;
         tracing::debug!(
             ms = swap.elapsed().as_millis() as u64,
             "stage changes copied"
         );
-        for chunk in gone.chunks(IDS_PER_QUERY) {
-            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-            sqlx::query(&format!(
-                "DELETE FROM {STAGING} WHERE customer_id IN ({})",
-                list.join(",")
-            ))
-            .execute(&mut *tx)
-            .await?;
-        }
+        sqlx::query(&format!(
+            "DELETE FROM {STAGING} WHERE customer_id = ANY($1)"
+        ))
+        .bind(gone)
+        .execute(&mut *tx)
+        .await?;
         let swap = std::time::Instant::now();
         let ddl = [
             "DROP TABLE customer_analytics".to_owned(),
@@ -1063,10 +1029,10 @@ impl CopyLoad {
         for sql in &ddl {
             sqlx::query(sql).execute(&mut *tx).await?;
         }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO analysis_runs (computed_at, as_of, customers, orders, duration_ms, \
-             read_from, pins, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
+        let id: i64 = sqlx::query_scalar(&format!(
+            "INSERT INTO analysis_runs ({RUN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             RETURNING id"
+        ))
         .bind(self.run.computed_at.timestamp_millis())
         .bind(self.run.as_of.to_string())
         .bind(self.run.customers)
@@ -1094,15 +1060,11 @@ fn change_values(c: &LifecycleChange, recorded_at: i64) -> Vec<Arg> {
     ]
 }
 
-/// Customer ids per bound `IN (…)` list.
-const IDS_PER_QUERY: usize = 500;
-
 /// Customer ids per literal `IN (…)` list of a native read. PostgreSQL
 /// plans an index scan of the orders for a thousand ids, a scan of the
 /// whole table (0.85 s at 9M orders) from about two thousand.
 const IDS_PER_LIST: usize = 1_000;
 
-/// One row of an analysis order read: customer, date, amount, cost.
 /// An [`OrderBook`] as purchase rows are read.
 struct BookScan {
     book: OrderBook,

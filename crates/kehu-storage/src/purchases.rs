@@ -50,24 +50,28 @@ pub(crate) fn grouped(sqlite: bool, filter: &str) -> String {
 pub(crate) async fn rebuild(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<()> {
     let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        // Ids are typed integers: the list is built from numbers only.
-        let list = chunk
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let filter = format!("customer_id IN ({list})");
-        Sql::new(&format!("DELETE FROM customer_purchases WHERE {filter}"))
-            .query()
-            .execute(&mut *conn)
-            .await?;
-        Sql::new(&format!(
+        let filter = format!("customer_id IN ({})", crate::sql::id_list(chunk));
+        rebuild_where(conn, sqlite, &filter).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds every customer's row, for repairs.
+pub(crate) async fn rebuild_all(conn: &mut AnyConnection) -> StoreResult<()> {
+    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    rebuild_where(conn, sqlite, "TRUE").await
+}
+
+/// Rebuilds the rows of the customers `filter` selects.
+async fn rebuild_where(conn: &mut AnyConnection, sqlite: bool, filter: &str) -> StoreResult<()> {
+    for sql in [
+        format!("DELETE FROM customer_purchases WHERE {filter}"),
+        format!(
             "INSERT INTO customer_purchases (customer_id, orders) {}",
-            grouped(sqlite, &filter)
-        ))
-        .query()
-        .execute(&mut *conn)
-        .await?;
+            grouped(sqlite, filter)
+        ),
+    ] {
+        Sql::new(&sql).query().execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -141,6 +141,11 @@ impl Sql {
     }
 }
 
+/// Ids as the text of an `IN (…)` list: integers, nothing to quote.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// Binds arguments to a prepared query in order.
 pub(crate) fn bind_all<'q>(
     mut q: Query<'q, Any, AnyArguments<'q>>,
@@ -152,7 +157,6 @@ pub(crate) fn bind_all<'q>(
             Arg::OptI64(v) => q.bind(*v),
             Arg::Text(v) => q.bind(v.as_str()),
             Arg::OptText(v) => q.bind(v.as_deref()),
-            // As text (see insert_rows_cast); non-finite values are NULL.
         };
     }
     q
