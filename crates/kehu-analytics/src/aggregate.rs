@@ -203,7 +203,7 @@ impl Index {
 
 /// Worker threads for data-parallel passes: the machine's parallelism,
 /// capped, and 1 for inputs too small to pay for a thread.
-pub(crate) fn workers(items: usize) -> usize {
+pub fn workers(items: usize) -> usize {
     if items < 200_000 {
         return 1;
     }

@@ -12,7 +12,7 @@
 //! per customer yields all four results at once. The results are those of
 //! the stream functions exactly; a property test holds the two to it.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::aggregate::{chunks, parallel_map, workers};
 use crate::clv::{RepeatSummary, TimeUnit};
@@ -208,8 +208,28 @@ impl Profiles {
     }
 }
 
-/// The bounds of one lifecycle half: `(after, up to and including)`.
-type Half = (NaiveDate, NaiveDate);
+/// A period as bounds on the date: `(after, up to and including)`.
+type Span = (NaiveDate, NaiveDate);
+
+fn span(w: &Window) -> Span {
+    (w.start_exclusive(), w.as_of)
+}
+
+fn inside(d: NaiveDate, (after, upto): Span) -> bool {
+    d > after && d <= upto
+}
+
+/// The bounds of [`Periods`], worked out once for all customers.
+#[derive(Clone, Copy)]
+struct Bounds {
+    window: Span,
+    previous: Span,
+    as_of: NaiveDate,
+    recent: Option<Span>,
+    earlier: Span,
+    calibration_end: NaiveDate,
+    per_day: f64,
+}
 
 /// Every per-customer measure of `periods`, in one pass over the book
 /// (a part of the customers per core).
@@ -217,113 +237,78 @@ pub fn profiles(book: &OrderBook, periods: &Periods) -> Result<Profiles> {
     periods.window.validate()?;
     periods.previous.validate()?;
     periods.lifecycle.validate()?;
-    // The lifecycle halves, as `inputs_from_orders` builds them.
-    let lc = &periods.lifecycle;
-    let recent_days = lc.window_days / 2;
-    let recent = Window::new(lc.as_of, recent_days.max(1))?;
-    let earlier_end = lc
-        .as_of
-        .checked_sub_days(Days::new(u64::from(recent_days)))
-        .unwrap_or(NaiveDate::MIN);
-    let earlier = Window::new(earlier_end, (lc.window_days - recent_days).max(1))?;
-    let halves = (
-        (recent_days > 0).then(|| (recent.start_exclusive(), recent.as_of)),
-        (earlier.start_exclusive(), earlier.as_of),
-    );
+    let (recent, earlier) = periods.lifecycle.halves()?;
+    let bounds = Bounds {
+        window: span(&periods.window),
+        previous: span(&periods.previous),
+        as_of: periods.lifecycle.as_of,
+        recent: recent.as_ref().map(span),
+        earlier: span(&earlier),
+        calibration_end: periods.calibration_end,
+        per_day: periods.unit.days(),
+    };
     // Parts of about equal numbers of orders.
     let parts = chunks(book.len(), workers(book.len()));
-    let bounds: Vec<usize> = parts
+    let customers: Vec<usize> = parts
         .iter()
         .map(|r| book.starts.partition_point(|s| *s < r.start))
         .chain([book.ids.len()])
         .collect();
-    let ranges: Vec<_> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
-    let mut all = Profiles::default();
-    for part in parallel_map(ranges, |customers| {
+    let ranges: Vec<_> = customers.windows(2).map(|w| w[0]..w[1]).collect();
+    let parts = parallel_map(ranges, |customers| {
         let mut out = Profiles::default();
         for i in customers {
-            profile(book.ids[i], book.lines_of(i), periods, halves, &mut out);
+            profile(book.ids[i], book.lines_of(i), &bounds, &mut out);
         }
         out
-    }) {
-        all.append(part);
-    }
-    Ok(all)
+    });
+    Ok(parts
+        .into_iter()
+        .reduce(|mut all, part| {
+            all.append(part);
+            all
+        })
+        .unwrap_or_default())
 }
 
 /// One customer's measures, added to `out` where the customer has any.
-fn profile(
-    id: i64,
-    lines: &[Line],
-    periods: &Periods,
-    (recent, earlier): (Option<Half>, Half),
-    out: &mut Profiles,
-) {
-    let inside = |d: NaiveDate, (after, upto): Half| d > after && d <= upto;
-    let window = (periods.window.start_exclusive(), periods.window.as_of);
-    let previous = (periods.previous.start_exclusive(), periods.previous.as_of);
-    let as_of = periods.lifecycle.as_of;
-    let calibration_end = periods.calibration_end;
-
+fn profile(id: i64, lines: &[Line], b: &Bounds, out: &mut Profiles) {
     // The window, in full.
     let mut w = Totals::default();
     // The previous window: purchases and net value.
-    let (mut p_rows, mut p_purchases, mut p_amount) = (0u32, 0u32, 0i64);
+    let (mut p_purchases, mut p_amount) = (0u32, 0i64);
     // The lifetime up to the as-of day, and the lifecycle halves.
     let mut life = Totals::default();
     let (mut recent_n, mut earlier_n) = (0u32, 0u32);
-    // Purchase days up to the calibration end: first, last, count, and
-    // the value of all but the first.
-    let mut cal: Option<(NaiveDate, NaiveDate, u32, f64)> = None;
-    let mut day_value = 0i64;
+    // Purchase days up to the calibration end.
+    let mut cal = Calibration::default();
 
     for l in lines {
         let d = l.date;
         let purchase = l.amount_minor >= 0;
-        if inside(d, window) {
+        if inside(d, b.window) {
             w.add(l);
         }
-        if inside(d, previous) {
-            p_rows += 1;
+        if inside(d, b.previous) {
             p_amount = p_amount.saturating_add(l.amount_minor);
             p_purchases += u32::from(purchase);
         }
-        if d <= as_of {
+        if d <= b.as_of {
             life.add(l);
             if purchase {
-                recent_n += u32::from(recent.is_some_and(|h| inside(d, h)));
-                earlier_n += u32::from(inside(d, earlier));
+                recent_n += u32::from(b.recent.is_some_and(|h| inside(d, h)));
+                earlier_n += u32::from(inside(d, b.earlier));
             }
         }
-        if purchase && d <= calibration_end {
-            cal = Some(match cal {
-                None => {
-                    day_value = l.amount_minor;
-                    (d, d, 1, 0.0)
-                }
-                Some((first, last, days, repeat)) if last == d => {
-                    day_value = day_value.saturating_add(l.amount_minor);
-                    (first, last, days, repeat)
-                }
-                Some((first, _, days, repeat)) => {
-                    // The day before is complete: it counts when it was
-                    // not the first.
-                    let repeat = if days > 1 {
-                        repeat + day_value as f64
-                    } else {
-                        repeat
-                    };
-                    day_value = l.amount_minor;
-                    (first, d, days + 1, repeat)
-                }
-            });
+        if purchase && d <= b.calibration_end {
+            cal.add(l);
         }
     }
 
     if w.rows > 0 {
         out.window.push(w.summary(id));
     }
-    if p_rows > 0 && (p_purchases > 0 || p_amount != 0) {
+    if p_purchases > 0 || p_amount != 0 {
         out.previous.push((id, p_purchases, p_amount));
     }
     if life.rows > 0 {
@@ -336,21 +321,63 @@ fn profile(
             earlier_purchases: earlier_n,
         });
     }
-    if let Some((first, last, days, repeat)) = cal {
-        let repeat = if days > 1 {
-            repeat + day_value as f64
-        } else {
-            repeat
-        };
-        let per_day = periods.unit.days();
-        let x = days - 1;
-        out.calibration.push(RepeatSummary {
+    if let Some(summary) = cal.summary(id, b) {
+        out.calibration.push(summary);
+    }
+}
+
+/// A customer's purchase days up to the calibration end, dates ascending:
+/// the CLV models' `x`, `t_x`, `T` and `zbar`.
+#[derive(Default)]
+struct Calibration {
+    /// First and last purchase day.
+    days: Option<(NaiveDate, NaiveDate)>,
+    count: u32,
+    /// The value of the days before the last, but the first.
+    repeat: f64,
+    /// The value of the last day so far.
+    day_value: i64,
+}
+
+impl Calibration {
+    fn add(&mut self, l: &Line) {
+        match self.days {
+            Some((_, last)) if last == l.date => {
+                self.day_value = self.day_value.saturating_add(l.amount_minor);
+                return;
+            }
+            Some((first, _)) => {
+                self.close_day();
+                self.days = Some((first, l.date));
+            }
+            None => self.days = Some((l.date, l.date)),
+        }
+        self.count += 1;
+        self.day_value = l.amount_minor;
+    }
+
+    /// The day before is complete: it counts when it was not the first.
+    fn close_day(&mut self) {
+        if self.count > 1 {
+            self.repeat += self.day_value as f64;
+        }
+    }
+
+    fn summary(mut self, id: i64, b: &Bounds) -> Option<RepeatSummary> {
+        let (first, last) = self.days?;
+        self.close_day();
+        let x = self.count - 1;
+        Some(RepeatSummary {
             customer_id: id,
             frequency: x,
-            recency: (last - first).num_days() as f64 / per_day,
-            age: (calibration_end - first).num_days() as f64 / per_day,
-            monetary: if x > 0 { repeat / f64::from(x) } else { 0.0 },
-        });
+            recency: (last - first).num_days() as f64 / b.per_day,
+            age: (b.calibration_end - first).num_days() as f64 / b.per_day,
+            monetary: if x > 0 {
+                self.repeat / f64::from(x)
+            } else {
+                0.0
+            },
+        })
     }
 }
 

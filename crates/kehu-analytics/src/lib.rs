@@ -32,6 +32,7 @@ pub mod rfm;
 pub mod selection;
 pub mod value_group;
 
+pub use aggregate::workers;
 pub use book::{profiles, Line, OrderBook, Periods, Profiles};
 pub use error::{AnalyticsError, Result};
 pub use input::{summarize_orders, CustomerSummary, Order, Window};

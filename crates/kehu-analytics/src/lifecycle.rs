@@ -66,12 +66,12 @@ impl LifecycleStage {
         LifecycleStage::Departed,
     ];
 
-    /// Stable key.
     /// The stage of a stored key.
     pub fn from_key(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.key() == key)
     }
 
+    /// Stable key.
     pub fn key(&self) -> &'static str {
         match self {
             LifecycleStage::Acquisition => "acquisition",
@@ -183,6 +183,22 @@ pub struct LifecycleConfig {
 }
 
 impl LifecycleConfig {
+    /// The two halves of the window whose purchases the trend rule
+    /// compares: the recent half (the later `window_days / 2` days,
+    /// rounded down; `None` when that is no day) and the earlier half.
+    pub(crate) fn halves(&self) -> Result<(Option<Window>, Window)> {
+        let recent_days = self.window_days / 2;
+        let recent = (recent_days > 0)
+            .then(|| Window::new(self.as_of, recent_days))
+            .transpose()?;
+        let earlier_end = self
+            .as_of
+            .checked_sub_days(Days::new(u64::from(recent_days)))
+            .unwrap_or(NaiveDate::MIN);
+        let earlier = Window::new(earlier_end, (self.window_days - recent_days).max(1))?;
+        Ok((recent, earlier))
+    }
+
     /// Defaults for an evaluation on `as_of`.
     pub fn new(as_of: NaiveDate) -> Self {
         Self {
@@ -309,15 +325,9 @@ pub fn inputs_from_orders(
     let lifetime = aggregate::aggregate::<aggregate::Full>(orders, &lifetime_window);
     let days = aggregate::distinct_purchase_days(orders, &lifetime_window, &lifetime);
 
-    let recent_days = config.window_days / 2;
-    let recent =
-        aggregate::aggregate::<aggregate::Lean>(orders, &Window::new(as_of, recent_days.max(1))?);
-    let earlier_end = as_of
-        .checked_sub_days(Days::new(u64::from(recent_days)))
-        .unwrap_or(NaiveDate::MIN);
-    let earlier_len = (config.window_days - recent_days).max(1);
-    let earlier =
-        aggregate::aggregate::<aggregate::Lean>(orders, &Window::new(earlier_end, earlier_len)?);
+    let (recent, earlier) = config.halves()?;
+    let recent = recent.map(|w| aggregate::aggregate::<aggregate::Lean>(orders, &w));
+    let earlier = aggregate::aggregate::<aggregate::Lean>(orders, &earlier);
     let count_in = |totals: &[(i64, aggregate::Lean)], id: i64| {
         totals
             .binary_search_by_key(&id, |t| t.0)
@@ -332,11 +342,9 @@ pub fn inputs_from_orders(
             first_purchase: t.first_purchase(),
             last_purchase: t.last_purchase(),
             purchase_days,
-            recent_purchases: if recent_days == 0 {
-                0
-            } else {
-                count_in(&recent.customers, *customer_id)
-            },
+            recent_purchases: recent
+                .as_ref()
+                .map_or(0, |r| count_in(&r.customers, *customer_id)),
             earlier_purchases: count_in(&earlier.customers, *customer_id),
         })
         .collect())

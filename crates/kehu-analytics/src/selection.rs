@@ -47,6 +47,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate;
 use crate::error::{invalid_config, Result};
 use crate::label::Label;
 
@@ -457,19 +458,17 @@ pub fn score_columns_exact(
         names.dedup();
         names
     };
-    let ranked: Vec<(Distribution, Vec<f64>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = names
+    // The columns shared among the cores (one part for small inputs).
+    let parts = aggregate::chunks(names.len(), aggregate::workers(n));
+    let ranked: Vec<(Distribution, Vec<f64>)> = aggregate::parallel_map(parts, |part| {
+        names[part]
             .iter()
-            .map(|name| {
-                let col = &columns[*name];
-                scope.spawn(move || rank_column(col, config.normalization))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+            .map(|name| rank_column(&columns[*name], config.normalization))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let by_name: BTreeMap<&str, &(Distribution, Vec<f64>)> =
         names.iter().copied().zip(ranked.iter()).collect();
     let k = indicators.len();

@@ -99,10 +99,12 @@ pub struct TokenCreateArgs {
 
 #[derive(Debug, Args)]
 pub struct AggregatesArgs {
-    /// Recompute every customer's aggregates from its orders and list differences.
+    /// Recompute every customer's aggregates and purchase row from its
+    /// orders and list differences.
     #[arg(long)]
     pub verify: bool,
-    /// Overwrite the stored aggregates with the recomputed ones.
+    /// Overwrite the stored aggregates and purchase rows with the
+    /// recomputed ones.
     #[arg(long)]
     pub repair: bool,
 }

@@ -6,8 +6,9 @@
 //! point is a valid model and the scale differences between, say, `r` and
 //! `alpha` disappear. The box `[lower, upper]` keeps the search away from
 //! degenerate regions; a step is clipped to it. The line search backtracks
-//! from the full quasi-Newton step until the Armijo condition holds, and the
-//! inverse-Hessian update is skipped whenever the curvature condition fails,
+//! from the full quasi-Newton step until the Armijo condition holds, or
+//! until the decrease it asks for is below the rounding of the objective
+//! (no smaller step can show one), and the inverse-Hessian update is skipped whenever the curvature condition fails,
 //! which keeps the approximation positive definite.
 
 /// The outcome of a minimisation.

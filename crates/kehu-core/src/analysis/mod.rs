@@ -347,11 +347,14 @@ pub fn compute(
     computed_at: DateTime<Utc>,
 ) -> Result<Outcome, AnalysisError> {
     let customers = inputs.customers;
-    if customers.windows(2).any(|w| w[0] >= w[1])
-        || inputs.previous_stages.windows(2).any(|w| w[0].0 >= w[1].0)
-    {
+    if customers.windows(2).any(|w| w[0] >= w[1]) {
         return Err(AnalysisError::Input(
             "customer ids must be unique and ascending".into(),
+        ));
+    }
+    if inputs.previous_stages.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(AnalysisError::Input(
+            "stored stages must come one per customer, by ascending id".into(),
         ));
     }
     let members = Members::new(customers);
@@ -708,39 +711,31 @@ pub fn compute(
             .collect();
         let k = names.len();
         // A million explanations are written side by side, a part of the
-        // customers per core.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let part = results.len().div_ceil(threads).max(1);
+        // customers per core (one part for a refresh's few).
+        let part = results
+            .len()
+            .div_ceil(kehu_analytics::workers(results.len()))
+            .max(1);
         let (scored, raw) = (&scored, &raw);
-        let counts = std::thread::scope(|scope| {
-            let parts: Vec<_> = results
-                .chunks_mut(part)
-                .enumerate()
-                .map(|(p, rows)| {
-                    scope.spawn(move || {
-                        let mut counts = [0u64; 4];
-                        for (i, r) in (p * part..).zip(rows.iter_mut()) {
-                            let q = scored.quadrant[i];
-                            r.value_score = Some(scored.value_score[i]);
-                            r.capability_score = Some(scored.capability_score[i]);
-                            r.selection_quadrant = Some(q.key().into());
-                            counts[q as usize] += 1;
-                            r.selection_explanation = Some(compact_explanation((0..k).map(|j| {
-                                (raw[j].get(i).copied().flatten(), scored.points[i * k + j])
-                            })));
-                        }
-                        counts
-                    })
-                })
-                .collect();
-            parts.into_iter().fold([0u64; 4], |mut all, part| {
-                let counts = part.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-                for (a, c) in all.iter_mut().zip(counts) {
-                    *a += c;
-                }
-                all
-            })
+        std::thread::scope(|scope| {
+            for (p, rows) in results.chunks_mut(part).enumerate() {
+                scope.spawn(move || {
+                    for (i, r) in (p * part..).zip(rows.iter_mut()) {
+                        let q = scored.quadrant[i];
+                        r.value_score = Some(scored.value_score[i]);
+                        r.capability_score = Some(scored.capability_score[i]);
+                        r.selection_quadrant = Some(q.key().into());
+                        r.selection_explanation = Some(compact_explanation((0..k).map(|j| {
+                            (raw[j].get(i).copied().flatten(), scored.points[i * k + j])
+                        })));
+                    }
+                });
+            }
         });
+        let mut counts = [0u64; 4];
+        for q in &scored.quadrant {
+            counts[*q as usize] += 1;
+        }
         selection_counts = Some(counts);
         selection_indicators = selection_config
             .value
@@ -918,8 +913,8 @@ pub async fn run_on_store(
     })
 }
 
-/// The place of each id in an ascending list of ids, asked once per order
-/// and per result: a table indexed by id when the ids are dense (database
+/// The place of each id in an ascending list of ids, asked once per
+/// customer of the orders and per result: a table indexed by id when the ids are dense (database
 /// keys usually are), binary search otherwise.
 struct Members<'a> {
     ids: &'a [i64],
