@@ -258,8 +258,11 @@ impl Store {
             out.push((f.i64(0)?, f.i64(1)?));
             Ok(())
         };
-        let contacts = self.scan_customers(only, contacts, pair).await?;
-        let counts = self.scan_customers(only, interactions, pair).await?;
+        // Side by side, each on a connection of its own.
+        let (contacts, counts) = tokio::try_join!(
+            self.scan_customers(only, contacts, pair),
+            self.scan_customers(only, interactions, pair)
+        )?;
         Ok(merge_facts(contacts, counts))
     }
 
@@ -1070,6 +1073,7 @@ struct BookScan {
     book: OrderBook,
     /// The day number orders must not be after.
     up_to: i64,
+    days: crate::purchases::Days,
     lines: Vec<Line>,
 }
 
@@ -1078,12 +1082,13 @@ impl BookScan {
         Self {
             book: OrderBook::default(),
             up_to,
+            days: crate::purchases::Days::up_to(up_to),
             lines: Vec::new(),
         }
     }
 
     fn add(&mut self, f: &Fields<'_>) -> StoreResult<()> {
-        crate::purchases::parse(f.str(1)?, self.up_to, &mut self.lines)?;
+        crate::purchases::parse(f.str(1)?, self.up_to, &self.days, &mut self.lines)?;
         self.book
             .push(f.i64(0)?, self.lines.drain(..))
             .map_err(|e| StoreError::Corrupt(e.to_string()))
