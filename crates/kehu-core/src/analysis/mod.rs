@@ -30,7 +30,7 @@ use kehu_analytics::selection::{self, Distribution, Indicator, Normalization, Se
 use kehu_analytics::value_group::{
     self, MigrationMatrix, ValueGroup, ValueGroupConfig, ValueGroupThresholds,
 };
-use kehu_analytics::{AnalyticsError, OrderBook, Periods, Window};
+use kehu_analytics::{AnalyticsError, OrderBook, Periods, Profiles, Window};
 use kehu_domain::CustomerId;
 use kehu_storage::{
     AnalysisRefresh, AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts, Store,
@@ -398,8 +398,24 @@ pub fn compute(
             unit: TimeUnit::Weeks,
         },
     )?;
-    let summaries = profiles.window;
+    let Profiles {
+        window: summaries,
+        previous: earlier_measures,
+        lifecycle: with_orders,
+        calibration: clv_inputs,
+    } = profiles;
     steps.mark("per-customer measures");
+    // The CLV models on a thread of their own, beside the other models
+    // (which leave a core idle most of the time).
+    let clv_job = {
+        let pinned = inputs.pins.map(|p| p.clv);
+        let warm_start = inputs.warm_start.cloned();
+        let clv_config = config.clv;
+        std::thread::spawn(move || {
+            let clv = fit_and_predict(&clv_inputs, pinned, warm_start.as_ref(), &clv_config);
+            (clv_inputs, clv)
+        })
+    };
     let rfm_config = RfmConfig::new(as_of, config.window_days)?;
     let rfm = match inputs.pins {
         None => rfm::analyze_summaries(&summaries, &rfm_config)?,
@@ -454,14 +470,13 @@ pub fn compute(
             r.group = ValueGroup::A;
         }
     }
-    let earlier = value_group::assign_measures(&profiles.previous, &config.value_groups)?;
+    let earlier = value_group::assign_measures(&earlier_measures, &config.value_groups)?;
     let pairs = |a: &value_group::ValueGroupAnalysis| -> Vec<(i64, ValueGroup)> {
         a.records.iter().map(|r| (r.customer_id, r.group)).collect()
     };
     let migration = value_group::migration(&pairs(&earlier), &pairs(&groups))?;
 
     // Lifecycle for everyone: customers without orders are acquisition.
-    let with_orders = profiles.lifecycle;
     let mut lc_inputs: Vec<LifecycleInput> = Vec::with_capacity(n);
     let mut it = with_orders.into_iter().peekable();
     for &id in customers {
@@ -481,31 +496,11 @@ pub fn compute(
     let stages = lifecycle::classify(&lc_inputs, &lifecycle_config)?;
     steps.mark("lifecycle");
 
-    // CLV: fitted on every purchase day up to the calibration end.
-    let clv_inputs = profiles.calibration;
-    let fitted = match inputs.pins {
-        None => clv::fit_from(&clv_inputs, inputs.warm_start).map_err(|e| e.to_string()),
-        Some(p) => p
-            .clv
-            .ok_or_else(|| "the full run this refresh builds on has no CLV models".to_owned()),
-    };
-    steps.mark("clv fit");
-    let (clv_models, clv_error, predictions) = match fitted {
-        Ok(m) => match clv::predict(
-            &m.bg_nbd.params,
-            &m.gamma_gamma.params,
-            &clv_inputs,
-            &config.clv,
-        ) {
-            Ok(p) => (Some(m), None, p),
-            // Bad settings are the caller's mistake, not a lack of data.
-            Err(e @ AnalyticsError::InvalidConfig { .. }) => return Err(e.into()),
-            Err(e) => (Some(m), Some(e.to_string()), Vec::new()),
-        },
-        Err(e) => (None, Some(e), Vec::new()),
-    };
-
-    steps.mark("clv predictions");
+    let (clv_inputs, clv) = clv_job
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let (clv_models, clv_error, predictions) = clv?;
+    steps.mark("clv models");
     // Dense per-customer slots.
     let mut results: Vec<CustomerResult> = customers
         .iter()
@@ -808,6 +803,35 @@ pub fn compute(
         summary,
         clv_inputs,
         pins,
+    })
+}
+
+/// The models, why there are none, and the predictions.
+type ClvOutcome = (Option<ClvModels>, Option<String>, Vec<clv::ClvRecord>);
+
+/// The CLV models fitted on every purchase day up to the calibration end
+/// (or the pinned ones of a refresh) and their predictions; why there are
+/// none when the data cannot support them.
+fn fit_and_predict(
+    clv_inputs: &[clv::RepeatSummary],
+    pinned: Option<Option<ClvModels>>,
+    warm_start: Option<&ClvModels>,
+    config: &ClvConfig,
+) -> Result<ClvOutcome, AnalysisError> {
+    let fitted = match pinned {
+        None => clv::fit_from(clv_inputs, warm_start).map_err(|e| e.to_string()),
+        Some(p) => {
+            p.ok_or_else(|| "the full run this refresh builds on has no CLV models".to_owned())
+        }
+    };
+    Ok(match fitted {
+        Ok(m) => match clv::predict(&m.bg_nbd.params, &m.gamma_gamma.params, clv_inputs, config) {
+            Ok(p) => (Some(m), None, p),
+            // Bad settings are the caller's mistake, not a lack of data.
+            Err(e @ AnalyticsError::InvalidConfig { .. }) => return Err(e.into()),
+            Err(e) => (Some(m), Some(e.to_string()), Vec::new()),
+        },
+        Err(e) => (None, Some(e), Vec::new()),
     })
 }
 
