@@ -407,98 +407,108 @@ pub fn compute(
     steps.mark("per-customer measures");
     // The CLV models on a thread of their own, beside the other models
     // (which leave a core idle most of the time).
-    let clv_job = {
-        let pinned = inputs.pins.map(|p| p.clv);
-        let warm_start = inputs.warm_start.cloned();
-        let clv_config = config.clv;
-        std::thread::spawn(move || {
-            let clv = fit_and_predict(&clv_inputs, pinned, warm_start.as_ref(), &clv_config);
-            (clv_inputs, clv)
-        })
-    };
-    let rfm_config = RfmConfig::new(as_of, config.window_days)?;
-    let rfm = match inputs.pins {
-        None => rfm::analyze_summaries(&summaries, &rfm_config)?,
-        Some(p) => {
-            let values = rfm::values_from_summaries(&summaries, &rfm_config)?;
-            rfm::RfmAnalysis {
-                config: rfm_config,
-                breakpoints: p.rfm,
-                records: p
-                    .rfm
-                    .map(|bp| rfm::score_with(&values, &bp))
-                    .unwrap_or_default(),
+    let (models, clv) = std::thread::scope(|scope| {
+        let clv = scope.spawn(|| {
+            let pinned = inputs.pins.map(|p| p.clv);
+            fit_and_predict(&clv_inputs, pinned, inputs.warm_start, &config.clv)
+        });
+        let others = || -> Result<_, AnalysisError> {
+            let rfm_config = RfmConfig::new(as_of, config.window_days)?;
+            let rfm = match inputs.pins {
+                None => rfm::analyze_summaries(&summaries, &rfm_config)?,
+                Some(p) => {
+                    let values = rfm::values_from_summaries(&summaries, &rfm_config)?;
+                    rfm::RfmAnalysis {
+                        config: rfm_config,
+                        breakpoints: p.rfm,
+                        records: p
+                            .rfm
+                            .map(|bp| rfm::score_with(&values, &bp))
+                            .unwrap_or_default(),
+                    }
+                }
+            };
+            let revenue_config = PyramidConfig {
+                basis: PyramidBasis::Revenue,
+                ..config.pyramid
+            };
+            // The revenue pyramid ranks the customers who brought revenue; the
+            // profit pyramid keeps the loss-makers, whose losses bend the whale.
+            let with_revenue: Vec<_> = summaries
+                .iter()
+                .filter(|s| s.total_amount_minor > 0)
+                .copied()
+                .collect();
+            let pyramid_revenue = pyramid::analyze_summaries(&with_revenue, &revenue_config)?;
+            let profit_config = PyramidConfig {
+                basis: PyramidBasis::Profit,
+                ..config.pyramid
+            };
+            let pyramid_profit = pyramid::analyze_summaries(&summaries, &profit_config)?;
+            steps.mark("rfm and pyramids");
+            let group_config = match inputs.pins {
+                None => config.value_groups,
+                Some(p) => match p.value_groups {
+                    Some(t) => ValueGroupConfig {
+                        frequency_threshold: Some(t.frequency),
+                        order_value_threshold_minor: Some(t.order_value_minor),
+                    },
+                    // The run had no active customer, so no thresholds: A for
+                    // everyone, as it gave (set below).
+                    None => ValueGroupConfig {
+                        frequency_threshold: Some(f64::MAX),
+                        order_value_threshold_minor: Some(f64::MAX),
+                    },
+                },
+            };
+            let mut groups = value_group::assign_summaries(&summaries, &group_config)?;
+            if inputs.pins.is_some_and(|p| p.value_groups.is_none()) {
+                for r in &mut groups.records {
+                    r.group = ValueGroup::A;
+                }
             }
-        }
-    };
-    let revenue_config = PyramidConfig {
-        basis: PyramidBasis::Revenue,
-        ..config.pyramid
-    };
-    // The revenue pyramid ranks the customers who brought revenue; the
-    // profit pyramid keeps the loss-makers, whose losses bend the whale.
-    let with_revenue: Vec<_> = summaries
-        .iter()
-        .filter(|s| s.total_amount_minor > 0)
-        .copied()
-        .collect();
-    let mut pyramid_revenue = pyramid::analyze_summaries(&with_revenue, &revenue_config)?;
-    let profit_config = PyramidConfig {
-        basis: PyramidBasis::Profit,
-        ..config.pyramid
-    };
-    let mut pyramid_profit = pyramid::analyze_summaries(&summaries, &profit_config)?;
-    steps.mark("rfm and pyramids");
-    let group_config = match inputs.pins {
-        None => config.value_groups,
-        Some(p) => match p.value_groups {
-            Some(t) => ValueGroupConfig {
-                frequency_threshold: Some(t.frequency),
-                order_value_threshold_minor: Some(t.order_value_minor),
-            },
-            // The run had no active customer, so no thresholds: A for
-            // everyone, as it gave (set below).
-            None => ValueGroupConfig {
-                frequency_threshold: Some(f64::MAX),
-                order_value_threshold_minor: Some(f64::MAX),
-            },
-        },
-    };
-    let mut groups = value_group::assign_summaries(&summaries, &group_config)?;
-    if inputs.pins.is_some_and(|p| p.value_groups.is_none()) {
-        for r in &mut groups.records {
-            r.group = ValueGroup::A;
-        }
-    }
-    let earlier = value_group::assign_measures(&earlier_measures, &config.value_groups)?;
-    let pairs = |a: &value_group::ValueGroupAnalysis| -> Vec<(i64, ValueGroup)> {
-        a.records.iter().map(|r| (r.customer_id, r.group)).collect()
-    };
-    let migration = value_group::migration(&pairs(&earlier), &pairs(&groups))?;
+            let earlier = value_group::assign_measures(&earlier_measures, &config.value_groups)?;
+            let pairs = |a: &value_group::ValueGroupAnalysis| -> Vec<(i64, ValueGroup)> {
+                a.records.iter().map(|r| (r.customer_id, r.group)).collect()
+            };
+            let migration = value_group::migration(&pairs(&earlier), &pairs(&groups))?;
 
-    // Lifecycle for everyone: customers without orders are acquisition.
-    let mut lc_inputs: Vec<LifecycleInput> = Vec::with_capacity(n);
-    let mut it = with_orders.into_iter().peekable();
-    for &id in customers {
-        match it.peek() {
-            Some(i) if i.customer_id == id => lc_inputs.extend(it.next()),
-            _ => lc_inputs.push(LifecycleInput {
-                customer_id: id,
-                first_purchase: None,
-                last_purchase: None,
-                purchase_days: 0,
-                recent_purchases: 0,
-                earlier_purchases: 0,
-            }),
-        }
-    }
-    steps.mark("value groups and migration");
-    let stages = lifecycle::classify(&lc_inputs, &lifecycle_config)?;
-    steps.mark("lifecycle");
+            // Lifecycle for everyone: customers without orders are acquisition.
+            let mut lc_inputs: Vec<LifecycleInput> = Vec::with_capacity(n);
+            let mut it = with_orders.into_iter().peekable();
+            for &id in customers {
+                match it.peek() {
+                    Some(i) if i.customer_id == id => lc_inputs.extend(it.next()),
+                    _ => lc_inputs.push(LifecycleInput {
+                        customer_id: id,
+                        first_purchase: None,
+                        last_purchase: None,
+                        purchase_days: 0,
+                        recent_purchases: 0,
+                        earlier_purchases: 0,
+                    }),
+                }
+            }
+            steps.mark("value groups and migration");
+            let stages = lifecycle::classify(&lc_inputs, &lifecycle_config)?;
+            steps.mark("lifecycle");
+            Ok((
+                rfm,
+                pyramid_revenue,
+                pyramid_profit,
+                groups,
+                migration,
+                stages,
+            ))
+        };
+        let models = others();
+        let clv = clv
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (models, clv)
+    });
+    let (rfm, mut pyramid_revenue, mut pyramid_profit, groups, migration, stages) = models?;
 
-    let (clv_inputs, clv) = clv_job
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let (clv_models, clv_error, predictions) = clv?;
     steps.mark("clv models");
     // Dense per-customer slots.
