@@ -108,14 +108,10 @@ impl Days {
     }
 
     fn date(&self, day: i64) -> Option<NaiveDate> {
-        let tabled = day
-            .checked_sub(self.first)
+        day.checked_sub(self.first)
             .and_then(|at| usize::try_from(at).ok())
-            .and_then(|at| self.dates.get(at).copied());
-        match tabled {
-            Some(date) => date,
-            None => date_of(day),
-        }
+            .and_then(|at| self.dates.get(at).copied())
+            .unwrap_or_else(|| date_of(day))
     }
 }
 
