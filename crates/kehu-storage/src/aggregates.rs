@@ -41,9 +41,8 @@ pub(crate) async fn recompute(
     crate::purchases::rebuild(conn, &[id.0]).await
 }
 
-/// [`recompute`] without the purchase row, for bulk loads, which rebuild
-/// those set-based before they commit.
-pub(crate) async fn recompute_totals(
+/// The aggregates part of [`recompute`].
+async fn recompute_totals(
     conn: &mut AnyConnection,
     id: CustomerId,
     now_ms: i64,
@@ -71,6 +70,41 @@ pub(crate) async fn recompute_totals(
     };
     write(conn, id, &a, now_ms).await
 }
+
+/// [`recompute_totals`] of many customers at once, for bulk loads: one
+/// statement per few hundred customers instead of two per customer (an
+/// import of 10,000 orders for existing customers spent most of its time
+/// in those round trips). A customer left without counted orders gets
+/// empty aggregates, as [`recompute_totals`] gives it.
+pub(crate) async fn recompute_totals_of(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    now_ms: i64,
+) -> StoreResult<()> {
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let ids = crate::sql::id_list(chunk);
+        let sql = format!(
+            "UPDATE customers SET first_order_date = COALESCE(a.first_d, ''), \
+             last_order_date = COALESCE(a.last_d, ''), order_count = a.n, purchase_days = a.days, \
+             total_amount = a.amount, total_profit = a.profit, profit_order_count = a.profit_n, \
+             orders_changed_at = {now_ms} \
+             FROM (SELECT c.id AS cid, MIN(o.order_date) AS first_d, \
+             MAX(o.order_date) AS last_d, CAST(COUNT(o.id) AS BIGINT) AS n, \
+             CAST(COUNT(DISTINCT o.order_date) AS BIGINT) AS days, \
+             CAST(COALESCE(SUM(o.amount), 0) AS BIGINT) AS amount, \
+             CAST(COALESCE(SUM(CASE WHEN o.cost IS NULL THEN 0 ELSE o.amount - o.cost END), 0) \
+             AS BIGINT) AS profit, CAST(COUNT(o.cost) AS BIGINT) AS profit_n \
+             FROM customers c LEFT JOIN orders o ON o.customer_id = c.id AND o.{COUNTED} \
+             WHERE c.id IN ({ids}) GROUP BY c.id) a \
+             WHERE customers.id = a.cid"
+        );
+        sqlx::query(&sql).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Customers per statement of [`recompute_totals_of`].
+const IDS_PER_STATEMENT: usize = 500;
 
 async fn write(
     conn: &mut AnyConnection,

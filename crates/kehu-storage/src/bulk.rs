@@ -418,10 +418,9 @@ impl Bulk {
     /// Recomputes the aggregates of existing customers that gained orders
     /// (their purchase rows are rebuilt on commit, set-based).
     pub async fn recompute(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
-        for id in ids {
-            crate::aggregates::recompute_totals(&mut self.tx.tx, *id, self.now).await?;
-            self.purchases_stale.insert(id.0);
-        }
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        crate::aggregates::recompute_totals_of(&mut self.tx.tx, &ids, self.now).await?;
+        self.purchases_stale.extend(&ids);
         self.wrote("customers", ids.len() as u64);
         Ok(())
     }

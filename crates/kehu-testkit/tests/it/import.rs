@@ -120,7 +120,8 @@ async fn a_good_file_applies_fully_with_contacts_and_orders(db: &TestDb) {
     let m = as_user(&store, &org.manager1);
     let customers = csv("Customer Name,Mobile,External ID,Owner,Classification\n\
          Acme Trading,13900000001,C-1,rep.b,target\n\
-         成都天府软件有限公司,13900000002,C-2,rep.a,目标客户\n");
+         成都天府软件有限公司,13900000002,C-2,rep.a,目标客户\n\
+         Beta Supplies,13900000003,C-3,rep.b,target\n");
     let r = import(
         &m,
         Kind::Customers,
@@ -130,7 +131,7 @@ async fn a_good_file_applies_fully_with_contacts_and_orders(db: &TestDb) {
     )
     .await
     .unwrap();
-    assert_eq!((r.invalid_rows, r.applied), (0, 2), "{:?}", r.errors);
+    assert_eq!((r.invalid_rows, r.applied), (0, 3), "{:?}", r.errors);
     let contacts = csv("客户编号,姓名,职位,上级,预算权限,关键决策人,亲密度,手机\n\
          C-2,周总,总经理,,最终拍板,是,一般,13500000001\n\
          C-2,李工,技术总监,周总,有影响,否,初步接触,\n");
@@ -147,11 +148,12 @@ async fn a_good_file_applies_fully_with_contacts_and_orders(db: &TestDb) {
     let orders = csv("客户名称,订单号,下单日期,金额,成本,订单状态\n\
          成都天府软件有限公司,SO-1,2026/3/5,\"1,000.50\",600,已完成\n\
          成都天府软件有限公司,SO-2,2026年4月1日,¥200,,已取消\n\
-         Acme Trading,SO-3,2026-05-01,99.9,,\n");
+         Acme Trading,SO-3,2026-05-01,99.9,,\n\
+         Beta Supplies,SO-4,2026-05-02,50,,已取消\n");
     let r = import(&m, Kind::Orders, &orders, ImportOptions::default(), &none)
         .await
         .unwrap();
-    assert_eq!((r.invalid_rows, r.applied), (0, 3), "{:?}", r.errors);
+    assert_eq!((r.invalid_rows, r.applied), (0, 4), "{:?}", r.errors);
 
     let a = as_user(&store, &org.rep_a);
     let f = CustomerFilter {
