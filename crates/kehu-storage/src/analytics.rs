@@ -445,20 +445,38 @@ impl Store {
             let mut tx = conn.begin().await?;
             // Results of a newer run are not overwritten with the pins of
             // an older one: the table lock keeps a swap from coming between
-            // the check and the writes.
-            sqlx::query("LOCK TABLE customer_analytics IN ROW EXCLUSIVE MODE")
+            // the check and the writes. It also keeps the trigger that
+            // removes a deleted customer's results and changes waiting
+            // until this commits (or this waiting for a deletion under
+            // way), so that the deletions of customers are seen below or
+            // see these rows.
+            sqlx::query("LOCK TABLE customer_analytics IN SHARE ROW EXCLUSIVE MODE")
                 .execute(&mut *tx)
                 .await?;
             let latest: Option<i64> = sqlx::query_scalar(LATEST_RUN).fetch_one(&mut *tx).await?;
             check_still_latest(latest, &refresh)?;
+            // Customers deleted since the refresh read them are left out:
+            // under the lock, a deletion committed before it is seen here,
+            // and one under way has its trigger wait for this commit.
             let ids: Vec<i64> = rows.iter().map(|r| r.customer_id.0).collect();
+            let mut there: Vec<i64> =
+                sqlx::query_scalar("SELECT id FROM customers WHERE id = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            there.sort_unstable();
+            let gone = native::absent(&ids, &there);
             sqlx::query("DELETE FROM customer_analytics WHERE customer_id = ANY($1)")
-                .bind(ids)
+                .bind(&there)
                 .execute(&mut *tx)
                 .await?;
+            let rows: Vec<CustomerAnalytics> = rows
+                .into_iter()
+                .filter(|r| there.binary_search(&r.customer_id.0).is_ok())
+                .collect();
             let target = format!("customer_analytics ({ANALYTICS_COLS})");
             copy_results(&mut tx, &target, &rows).await?;
-            let changes = changes.iter().map(|c| change_values(c, now));
+            let changes = still_there(&changes, &gone).map(|c| change_values(c, now));
             native::copy_in(&mut tx, CHANGE_COLS, native::copy_text(changes)).await?;
             let sql = format!(
                 "INSERT INTO analysis_refreshes ({REFRESH_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"
@@ -503,10 +521,29 @@ impl Store {
                 check_still_latest(latest, &refresh)?;
                 // Row by row, each replaced where it is: the page is at hand
                 // for the insert that follows its delete.
+                // Customers deleted since the refresh read them are left
+                // out (their foreign key would refuse the rows).
+                let mut gone = Vec::new();
+                for chunk in rows.chunks(IDS_PER_LIST) {
+                    let ids: Vec<i64> = chunk.iter().map(|r| r.customer_id.0).collect();
+                    let mut stmt = tx.prepare(&format!(
+                        "SELECT id FROM customers WHERE id IN ({})",
+                        crate::sql::id_list(&ids)
+                    ))?;
+                    let mut there: Vec<i64> = stmt
+                        .query_map([], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?;
+                    there.sort_unstable();
+                    gone.extend(native::absent(&ids, &there));
+                }
+                gone.sort_unstable();
                 let mut delete =
                     tx.prepare_cached("DELETE FROM customer_analytics WHERE customer_id = ?")?;
                 let mut insert = tx.prepare_cached(&insert)?;
                 for r in &rows {
+                    if gone.binary_search(&r.customer_id.0).is_ok() {
+                        continue;
+                    }
                     delete.execute([r.customer_id.0])?;
                     insert_analytics(&mut insert, r)?;
                 }
@@ -514,7 +551,7 @@ impl Store {
                     ms = started.elapsed().as_millis() as u64,
                     "results replaced"
                 );
-                insert_changes_natively(tx, &changes, now)?;
+                insert_changes_natively(tx, still_there(&changes, &gone), now)?;
                 tracing::debug!(
                     ms = started.elapsed().as_millis() as u64,
                     "stage changes recorded"
@@ -915,6 +952,11 @@ fn merge_facts(
     facts
 }
 
+/// PostgreSQL: the rows of a results table whose customer is gone (the
+/// table's alias is `t`; a condition on `t` may follow with `AND`).
+const WITHOUT_CUSTOMER: &str =
+    "t WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)";
+
 /// A PostgreSQL save by `COPY`, on owned data (see
 /// [`Store::save_analysis`]).
 struct CopyLoad {
@@ -1006,6 +1048,10 @@ impl CopyLoad {
         let mut tx = conn.begin().await?;
         // The stage changes first (a first run has a million): readers of
         // the results wait only from the drop below to the commit.
+        let last_change: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM lifecycle_changes")
+                .fetch_one(&mut *tx)
+                .await?;
         let changes = still_there(&self.changes, &gone).map(|c| change_values(c, self.recorded_at));
         native::copy_in(&mut tx, CHANGE_COLS, native::copy_text(changes)).await?;
         tracing::debug!(
@@ -1020,14 +1066,23 @@ impl CopyLoad {
         .await?;
         let swap = std::time::Instant::now();
         let ddl = [
+            // Waits for a customer deletion whose trigger has removed
+            // results, and from here on makes the trigger of the next one
+            // wait for this commit (it then finds the new table by name).
             "DROP TABLE customer_analytics".to_owned(),
+            // Stage changes just copied for customers deleted since the
+            // ids were read: their deletion's trigger did not see them.
+            format!("DELETE FROM lifecycle_changes {WITHOUT_CUSTOMER} AND t.id > {last_change}"),
             format!("ALTER TABLE {STAGING} RENAME TO customer_analytics"),
             // The key's index becomes the key, named as the migration
-            // names it.
+            // names it; the trigger on customers takes over from the
+            // foreign key that guarded the staged rows.
             format!(
                 "ALTER TABLE customer_analytics ADD CONSTRAINT customer_analytics_pkey \
                  PRIMARY KEY USING INDEX {STAGING}_pkey"
             ),
+            "ALTER TABLE customer_analytics DROP CONSTRAINT customer_analytics_customer_id_fkey"
+                .to_owned(),
         ];
         for sql in &ddl {
             sqlx::query(sql).execute(&mut *tx).await?;
