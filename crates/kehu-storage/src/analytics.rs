@@ -519,8 +519,6 @@ impl Store {
                 // SQLite's single writer orders this and a run's swap.
                 let latest: Option<i64> = tx.query_row(LATEST_RUN, [], |r| r.get(0))?;
                 check_still_latest(latest, &refresh)?;
-                // Row by row, each replaced where it is: the page is at hand
-                // for the insert that follows its delete.
                 // Customers deleted since the refresh read them are left
                 // out (their foreign key would refuse the rows).
                 let mut gone = Vec::new();
@@ -537,6 +535,8 @@ impl Store {
                     gone.extend(native::absent(&ids, &there));
                 }
                 gone.sort_unstable();
+                // Row by row, each replaced where it is: the page is at hand
+                // for the insert that follows its delete.
                 let mut delete =
                     tx.prepare_cached("DELETE FROM customer_analytics WHERE customer_id = ?")?;
                 let mut insert = tx.prepare_cached(&insert)?;
