@@ -30,7 +30,7 @@ use kehu_analytics::selection::{self, Distribution, Indicator, Normalization, Se
 use kehu_analytics::value_group::{
     self, MigrationMatrix, ValueGroup, ValueGroupConfig, ValueGroupThresholds,
 };
-use kehu_analytics::{AnalyticsError, OrderBook, Periods, Profiles, Window};
+use kehu_analytics::{AnalyticsError, CustomerSummary, OrderBook, Periods, Profiles, Window};
 use kehu_domain::CustomerId;
 use kehu_storage::{
     AnalysisRefresh, AnalysisRun, CustomerAnalytics, LifecycleChange, RelationshipFacts, Store,
@@ -412,102 +412,28 @@ pub fn compute(
             let pinned = inputs.pins.map(|p| p.clv);
             fit_and_predict(&clv_inputs, pinned, inputs.warm_start, &config.clv)
         });
-        let others = || -> Result<_, AnalysisError> {
-            let rfm_config = RfmConfig::new(as_of, config.window_days)?;
-            let rfm = match inputs.pins {
-                None => rfm::analyze_summaries(&summaries, &rfm_config)?,
-                Some(p) => {
-                    let values = rfm::values_from_summaries(&summaries, &rfm_config)?;
-                    rfm::RfmAnalysis {
-                        config: rfm_config,
-                        breakpoints: p.rfm,
-                        records: p
-                            .rfm
-                            .map(|bp| rfm::score_with(&values, &bp))
-                            .unwrap_or_default(),
-                    }
-                }
-            };
-            let revenue_config = PyramidConfig {
-                basis: PyramidBasis::Revenue,
-                ..config.pyramid
-            };
-            // The revenue pyramid ranks the customers who brought revenue; the
-            // profit pyramid keeps the loss-makers, whose losses bend the whale.
-            let with_revenue: Vec<_> = summaries
-                .iter()
-                .filter(|s| s.total_amount_minor > 0)
-                .copied()
-                .collect();
-            let pyramid_revenue = pyramid::analyze_summaries(&with_revenue, &revenue_config)?;
-            let profit_config = PyramidConfig {
-                basis: PyramidBasis::Profit,
-                ..config.pyramid
-            };
-            let pyramid_profit = pyramid::analyze_summaries(&summaries, &profit_config)?;
-            steps.mark("rfm and pyramids");
-            let group_config = match inputs.pins {
-                None => config.value_groups,
-                Some(p) => match p.value_groups {
-                    Some(t) => ValueGroupConfig {
-                        frequency_threshold: Some(t.frequency),
-                        order_value_threshold_minor: Some(t.order_value_minor),
-                    },
-                    // The run had no active customer, so no thresholds: A for
-                    // everyone, as it gave (set below).
-                    None => ValueGroupConfig {
-                        frequency_threshold: Some(f64::MAX),
-                        order_value_threshold_minor: Some(f64::MAX),
-                    },
-                },
-            };
-            let mut groups = value_group::assign_summaries(&summaries, &group_config)?;
-            if inputs.pins.is_some_and(|p| p.value_groups.is_none()) {
-                for r in &mut groups.records {
-                    r.group = ValueGroup::A;
-                }
-            }
-            let earlier = value_group::assign_measures(&earlier_measures, &config.value_groups)?;
-            let pairs = |a: &value_group::ValueGroupAnalysis| -> Vec<(i64, ValueGroup)> {
-                a.records.iter().map(|r| (r.customer_id, r.group)).collect()
-            };
-            let migration = value_group::migration(&pairs(&earlier), &pairs(&groups))?;
-
-            // Lifecycle for everyone: customers without orders are acquisition.
-            let mut lc_inputs: Vec<LifecycleInput> = Vec::with_capacity(n);
-            let mut it = with_orders.into_iter().peekable();
-            for &id in customers {
-                match it.peek() {
-                    Some(i) if i.customer_id == id => lc_inputs.extend(it.next()),
-                    _ => lc_inputs.push(LifecycleInput {
-                        customer_id: id,
-                        first_purchase: None,
-                        last_purchase: None,
-                        purchase_days: 0,
-                        recent_purchases: 0,
-                        earlier_purchases: 0,
-                    }),
-                }
-            }
-            steps.mark("value groups and migration");
-            let stages = lifecycle::classify(&lc_inputs, &lifecycle_config)?;
-            steps.mark("lifecycle");
-            Ok((
-                rfm,
-                pyramid_revenue,
-                pyramid_profit,
-                groups,
-                migration,
-                stages,
-            ))
-        };
-        let models = others();
+        let models = value_models(
+            inputs,
+            config,
+            &lifecycle_config,
+            &summaries,
+            &earlier_measures,
+            with_orders,
+            &mut steps,
+        );
         let clv = clv
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (models, clv)
     });
-    let (rfm, mut pyramid_revenue, mut pyramid_profit, groups, migration, stages) = models?;
+    let ValueModels {
+        rfm,
+        mut pyramid_revenue,
+        mut pyramid_profit,
+        groups,
+        migration,
+        stages,
+    } = models?;
 
     let (clv_models, clv_error, predictions) = clv?;
     steps.mark("clv models");
@@ -813,6 +739,117 @@ pub fn compute(
         summary,
         clv_inputs,
         pins,
+    })
+}
+
+/// RFM, the two pyramids, the A–E groups and their migration, and every
+/// customer's lifecycle stage: the models computed beside the CLV thread.
+struct ValueModels {
+    rfm: rfm::RfmAnalysis,
+    pyramid_revenue: PyramidAnalysis,
+    pyramid_profit: PyramidAnalysis,
+    groups: value_group::ValueGroupAnalysis,
+    migration: MigrationMatrix,
+    stages: Vec<lifecycle::LifecycleRecord>,
+}
+
+/// [`ValueModels`] from the per-customer measures (a refresh scores with
+/// the run's pins); customers without orders are in acquisition.
+fn value_models(
+    inputs: &Inputs<'_>,
+    config: &AnalysisConfig,
+    lifecycle_config: &LifecycleConfig,
+    summaries: &[CustomerSummary],
+    earlier_measures: &[(i64, u32, i64)],
+    with_orders: Vec<LifecycleInput>,
+    steps: &mut Steps,
+) -> Result<ValueModels, AnalysisError> {
+    let rfm_config = RfmConfig::new(config.as_of, config.window_days)?;
+    let rfm = match inputs.pins {
+        None => rfm::analyze_summaries(summaries, &rfm_config)?,
+        Some(p) => {
+            let values = rfm::values_from_summaries(summaries, &rfm_config)?;
+            rfm::RfmAnalysis {
+                config: rfm_config,
+                breakpoints: p.rfm,
+                records: p
+                    .rfm
+                    .map(|bp| rfm::score_with(&values, &bp))
+                    .unwrap_or_default(),
+            }
+        }
+    };
+    let revenue_config = PyramidConfig {
+        basis: PyramidBasis::Revenue,
+        ..config.pyramid
+    };
+    // The revenue pyramid ranks the customers who brought revenue; the
+    // profit pyramid keeps the loss-makers, whose losses bend the whale.
+    let with_revenue: Vec<_> = summaries
+        .iter()
+        .filter(|s| s.total_amount_minor > 0)
+        .copied()
+        .collect();
+    let pyramid_revenue = pyramid::analyze_summaries(&with_revenue, &revenue_config)?;
+    let profit_config = PyramidConfig {
+        basis: PyramidBasis::Profit,
+        ..config.pyramid
+    };
+    let pyramid_profit = pyramid::analyze_summaries(summaries, &profit_config)?;
+    steps.mark("rfm and pyramids");
+    let group_config = match inputs.pins {
+        None => config.value_groups,
+        Some(p) => match p.value_groups {
+            Some(t) => ValueGroupConfig {
+                frequency_threshold: Some(t.frequency),
+                order_value_threshold_minor: Some(t.order_value_minor),
+            },
+            // The run had no active customer, so no thresholds: A for
+            // everyone, as it gave (set below).
+            None => ValueGroupConfig {
+                frequency_threshold: Some(f64::MAX),
+                order_value_threshold_minor: Some(f64::MAX),
+            },
+        },
+    };
+    let mut groups = value_group::assign_summaries(summaries, &group_config)?;
+    if inputs.pins.is_some_and(|p| p.value_groups.is_none()) {
+        for r in &mut groups.records {
+            r.group = ValueGroup::A;
+        }
+    }
+    let earlier = value_group::assign_measures(earlier_measures, &config.value_groups)?;
+    let pairs = |a: &value_group::ValueGroupAnalysis| -> Vec<(i64, ValueGroup)> {
+        a.records.iter().map(|r| (r.customer_id, r.group)).collect()
+    };
+    let migration = value_group::migration(&pairs(&earlier), &pairs(&groups))?;
+
+    // Lifecycle for everyone: customers without orders are acquisition.
+    let mut lc_inputs: Vec<LifecycleInput> = Vec::with_capacity(inputs.customers.len());
+    let mut it = with_orders.into_iter().peekable();
+    for &id in inputs.customers {
+        match it.peek() {
+            Some(i) if i.customer_id == id => lc_inputs.extend(it.next()),
+            _ => lc_inputs.push(LifecycleInput {
+                customer_id: id,
+                first_purchase: None,
+                last_purchase: None,
+                purchase_days: 0,
+                recent_purchases: 0,
+                earlier_purchases: 0,
+            }),
+        }
+    }
+    steps.mark("value groups and migration");
+    let stages = lifecycle::classify(&lc_inputs, lifecycle_config)?;
+    steps.mark("lifecycle");
+    Ok(ValueModels {
+        rfm,
+        pyramid_revenue,
+        pyramid_profit,
+        groups,
+        migration,
+        stages,
     })
 }
 
