@@ -71,34 +71,19 @@ async fn recompute_totals(
     write(conn, id, &a, now_ms).await
 }
 
-/// [`recompute_totals`] of many customers at once, for bulk loads: one
-/// statement per few hundred customers instead of two per customer (an
-/// import of 10,000 orders for existing customers spent most of its time
-/// in those round trips). A customer left without counted orders gets
-/// empty aggregates, as [`recompute_totals`] gives it.
+/// [`recompute_totals`] of many customers at once, for bulk loads: the
+/// set-based statement of [`recompute_all`], a few hundred customers at a
+/// time, instead of two statements per customer (an import of 10,000
+/// orders for existing customers spent most of its time in those round
+/// trips).
 pub(crate) async fn recompute_totals_of(
     conn: &mut AnyConnection,
     ids: &[i64],
     now_ms: i64,
 ) -> StoreResult<()> {
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        let ids = crate::sql::id_list(chunk);
-        let sql = format!(
-            "UPDATE customers SET first_order_date = COALESCE(a.first_d, ''), \
-             last_order_date = COALESCE(a.last_d, ''), order_count = a.n, purchase_days = a.days, \
-             total_amount = a.amount, total_profit = a.profit, profit_order_count = a.profit_n, \
-             orders_changed_at = {now_ms} \
-             FROM (SELECT c.id AS cid, MIN(o.order_date) AS first_d, \
-             MAX(o.order_date) AS last_d, CAST(COUNT(o.id) AS BIGINT) AS n, \
-             CAST(COUNT(DISTINCT o.order_date) AS BIGINT) AS days, \
-             CAST(COALESCE(SUM(o.amount), 0) AS BIGINT) AS amount, \
-             CAST(COALESCE(SUM(CASE WHEN o.cost IS NULL THEN 0 ELSE o.amount - o.cost END), 0) \
-             AS BIGINT) AS profit, CAST(COUNT(o.cost) AS BIGINT) AS profit_n \
-             FROM customers c LEFT JOIN orders o ON o.customer_id = c.id AND o.{COUNTED} \
-             WHERE c.id IN ({ids}) GROUP BY c.id) a \
-             WHERE customers.id = a.cid"
-        );
-        sqlx::query(&sql).execute(&mut *conn).await?;
+        let filter = format!("c.id IN ({})", crate::sql::id_list(chunk));
+        recompute_totals_where(conn, &filter, now_ms).await?;
     }
     Ok(())
 }
@@ -227,25 +212,36 @@ impl Store {
 /// The set-based recomputation, in the caller's transaction; every
 /// customer counts as changed at `now_ms`.
 pub(crate) async fn recompute_all(conn: &mut AnyConnection, now_ms: i64) -> StoreResult<u64> {
-    // A correlated UPDATE reads the orders index once per customer; both
-    // engines accept this form, unlike UPDATE … FROM which SQLite took late.
-    let sub = |expr: &str| {
-        format!("(SELECT {expr} FROM orders o WHERE o.customer_id = customers.id AND o.{COUNTED})")
-    };
-    let sql = format!(
-        "UPDATE customers SET first_order_date = COALESCE({}, ''), \
-         last_order_date = COALESCE({}, ''), order_count = {}, purchase_days = {}, \
-         total_amount = COALESCE({}, 0), total_profit = COALESCE({}, 0), \
-         profit_order_count = {}, orders_changed_at = {now_ms}",
-        sub("MIN(o.order_date)"),
-        sub("MAX(o.order_date)"),
-        sub("CAST(COUNT(*) AS BIGINT)"),
-        sub("CAST(COUNT(DISTINCT o.order_date) AS BIGINT)"),
-        sub("CAST(SUM(o.amount) AS BIGINT)"),
-        sub("CAST(SUM(CASE WHEN o.cost IS NULL THEN 0 ELSE o.amount - o.cost END) AS BIGINT)"),
-        sub("CAST(COUNT(o.cost) AS BIGINT)"),
-    );
-    let n = sqlx::query(&sql).execute(&mut *conn).await?.rows_affected();
+    let n = recompute_totals_where(conn, "TRUE", now_ms).await?;
     crate::purchases::rebuild_all(conn).await?;
     Ok(n)
+}
+
+/// Recomputes the aggregates of the customers `filter` selects (a
+/// condition on `customers c`) and stamps them changed at `now_ms`. One
+/// grouped pass over their orders: a correlated subquery per aggregate
+/// read each customer's orders seven times (an import of 10,000 orders
+/// for existing customers took 11.8-13.5 s on PostgreSQL instead of
+/// 4.6-4.7 s). A customer without counted orders gets empty aggregates.
+async fn recompute_totals_where(
+    conn: &mut AnyConnection,
+    filter: &str,
+    now_ms: i64,
+) -> StoreResult<u64> {
+    let sql = format!(
+        "UPDATE customers SET first_order_date = COALESCE(a.first_d, ''), \
+         last_order_date = COALESCE(a.last_d, ''), order_count = a.n, purchase_days = a.days, \
+         total_amount = a.amount, total_profit = a.profit, profit_order_count = a.profit_n, \
+         orders_changed_at = {now_ms} \
+         FROM (SELECT c.id AS cid, MIN(o.order_date) AS first_d, \
+         MAX(o.order_date) AS last_d, CAST(COUNT(o.id) AS BIGINT) AS n, \
+         CAST(COUNT(DISTINCT o.order_date) AS BIGINT) AS days, \
+         CAST(COALESCE(SUM(o.amount), 0) AS BIGINT) AS amount, \
+         CAST(COALESCE(SUM(CASE WHEN o.cost IS NULL THEN 0 ELSE o.amount - o.cost END), 0) \
+         AS BIGINT) AS profit, CAST(COUNT(o.cost) AS BIGINT) AS profit_n \
+         FROM customers c LEFT JOIN orders o ON o.customer_id = c.id AND o.{COUNTED} \
+         WHERE {filter} GROUP BY c.id) a \
+         WHERE customers.id = a.cid"
+    );
+    Ok(sqlx::query(&sql).execute(&mut *conn).await?.rows_affected())
 }
