@@ -122,6 +122,20 @@ impl Bulk {
         *self.written.entry(table).or_default() += rows;
     }
 
+    /// Inserts `rows` into `table`, its `columns` listed as in SQL, and
+    /// counts them.
+    async fn insert(
+        &mut self,
+        table: &'static str,
+        columns: &str,
+        rows: Vec<Vec<Arg>>,
+    ) -> StoreResult<()> {
+        let head = format!("INSERT INTO {table} ({columns})");
+        let n = insert_rows(&mut self.tx.tx, &head, columns.split(',').count(), rows).await?;
+        self.wrote(table, n);
+        Ok(())
+    }
+
     /// Reserves `n` fresh ids of a table.
     pub async fn reserve_ids(&mut self, table: IdTable, n: usize) -> StoreResult<Vec<i64>> {
         let name = match table {
@@ -165,13 +179,12 @@ impl Bulk {
     pub async fn customers(&mut self, rows: &[NewCustomer]) -> StoreResult<()> {
         let d = |d: Option<chrono::NaiveDate>| d.map(crate::rows::date_text).unwrap_or_default();
         let by = self.by.map(|u| u.0);
-        let n = insert_rows(
-            &mut self.tx.tx,
-            "INSERT INTO customers (id, kind, name, name_key, classification, status, source, \
+        self.insert(
+            "customers",
+            "id, kind, name, name_key, classification, status, source, \
              province, city, industry, size, mobile, email, external_id, notes, owner_id, team_id, \
              attributes, first_order_date, last_order_date, order_count, purchase_days, \
-             total_amount, total_profit, profit_order_count, created_by, created_at, updated_at)",
-            28,
+             total_amount, total_profit, profit_order_count, created_by, created_at, updated_at",
             rows.iter()
                 .map(|c| {
                     let k = &c.draft;
@@ -213,11 +226,9 @@ impl Bulk {
                 .collect::<Vec<_>>(),
         )
         .await?;
-        self.wrote("customers", n);
-        let n = insert_rows(
-            &mut self.tx.tx,
-            "INSERT INTO customer_tags (customer_id, dimension, value)",
-            3,
+        self.insert(
+            "customer_tags",
+            "customer_id, dimension, value",
             rows.iter()
                 .flat_map(|c| {
                     let mut seen = std::collections::BTreeSet::new();
@@ -237,18 +248,16 @@ impl Bulk {
                 .collect::<Vec<_>>(),
         )
         .await?;
-        self.wrote("customer_tags", n);
         Ok(())
     }
 
     pub async fn contacts(&mut self, rows: &[NewContact]) -> StoreResult<()> {
         let by = self.by.map(|u| u.0);
-        let n = insert_rows(
-            &mut self.tx.tx,
-            "INSERT INTO contacts (id, customer_id, name, department, title, level, superior_id, \
+        self.insert(
+            "contacts",
+            "id, customer_id, name, department, title, level, superior_id, \
              business_area, authority_scope, budget_authority, is_key_decision_maker, mobile, \
-             wechat, email, other_channels, closeness, notes, created_by, created_at, updated_at)",
-            20,
+             wechat, email, other_channels, closeness, notes, created_by, created_at, updated_at",
             rows.iter()
                 .map(|c| {
                     let d = &c.draft;
@@ -279,16 +288,14 @@ impl Bulk {
                 .collect::<Vec<_>>(),
         )
         .await?;
-        self.wrote("contacts", n);
         Ok(())
     }
 
     pub async fn interactions(&mut self, rows: &[NewInteraction]) -> StoreResult<()> {
-        let n = insert_rows(
-            &mut self.tx.tx,
-            "INSERT INTO interactions (customer_id, contact_id, channel, content, occurred_at, \
-             user_id, next_follow_up, created_at, updated_at)",
-            9,
+        self.insert(
+            "interactions",
+            "customer_id, contact_id, channel, content, occurred_at, \
+             user_id, next_follow_up, created_at, updated_at",
             rows.iter()
                 .map(|i| {
                     let at = i.occurred_at.timestamp_millis();
@@ -307,17 +314,15 @@ impl Bulk {
                 .collect::<Vec<_>>(),
         )
         .await?;
-        self.wrote("interactions", n);
         Ok(())
     }
 
     pub async fn tasks(&mut self, rows: &[NewTask]) -> StoreResult<()> {
         let by = self.by.map(|u| u.0);
-        let n = insert_rows(
-            &mut self.tx.tx,
-            "INSERT INTO tasks (customer_id, title, due_date, assignee_id, done_at, created_by, \
-             created_at, updated_at)",
-            8,
+        self.insert(
+            "tasks",
+            "customer_id, title, due_date, assignee_id, done_at, created_by, \
+             created_at, updated_at",
             rows.iter()
                 .map(|t| {
                     let at = t.created_at.timestamp_millis();
@@ -335,7 +340,6 @@ impl Bulk {
                 .collect::<Vec<_>>(),
         )
         .await?;
-        self.wrote("tasks", n);
         Ok(())
     }
 
@@ -346,11 +350,10 @@ impl Bulk {
         self.purchases_stale
             .extend(rows.iter().map(|(o, _)| o.customer_id.0));
         let by = self.by.map(|u| u.0);
-        let n = insert_rows(
-            &mut self.tx.tx,
-            "INSERT INTO orders (customer_id, external_id, order_date, amount, currency, cost, \
-             status, note, created_by, created_at, updated_at)",
-            11,
+        self.insert(
+            "orders",
+            "customer_id, external_id, order_date, amount, currency, cost, \
+             status, note, created_by, created_at, updated_at",
             rows.iter()
                 .map(|(o, created)| {
                     let at = created.timestamp_millis();
@@ -364,30 +367,23 @@ impl Bulk {
                 .collect::<Vec<_>>(),
         )
         .await?;
-        self.wrote("orders", n);
         Ok(())
     }
 
     /// Writes the search terms of customers inserted in this load.
     pub async fn search_terms(&mut self, rows: &[(CustomerId, Searchable)]) -> StoreResult<()> {
-        let n = insert_rows(
-            &mut self.tx.tx,
-            "INSERT INTO customer_search (term, customer_id)",
-            2,
-            {
-                // Sorted, the batch walks the term index in order.
-                let mut all: Vec<(String, i64)> = rows
-                    .iter()
-                    .flat_map(|(id, s)| s.terms().into_iter().map(move |t| (t, id.0)))
-                    .collect();
-                all.sort_unstable();
-                all.into_iter()
-                    .map(|(t, id)| vec![Arg::Text(t), Arg::I64(id)])
-                    .collect::<Vec<_>>()
-            },
-        )
+        self.insert("customer_search", "term, customer_id", {
+            // Sorted, the batch walks the term index in order.
+            let mut all: Vec<(String, i64)> = rows
+                .iter()
+                .flat_map(|(id, s)| s.terms().into_iter().map(move |t| (t, id.0)))
+                .collect();
+            all.sort_unstable();
+            all.into_iter()
+                .map(|(t, id)| vec![Arg::Text(t), Arg::I64(id)])
+                .collect::<Vec<_>>()
+        })
         .await?;
-        self.wrote("customer_search", n);
         Ok(())
     }
 
@@ -429,10 +425,9 @@ impl Bulk {
     pub async fn audit(&mut self, entity: &str, action: &str, ids: &[i64]) -> StoreResult<()> {
         let now = self.now;
         let by = self.by.map(|u| u.0);
-        let n = insert_rows(
-            &mut self.tx.tx,
-            "INSERT INTO audit_log (at, actor_id, entity, entity_id, action, before, after)",
-            7,
+        self.insert(
+            "audit_log",
+            "at, actor_id, entity, entity_id, action, before, after",
             ids.iter()
                 .map(|id| {
                     vec![
@@ -448,7 +443,6 @@ impl Bulk {
                 .collect::<Vec<_>>(),
         )
         .await?;
-        self.wrote("audit_log", n);
         Ok(())
     }
 
@@ -508,19 +502,26 @@ impl Bulk {
             .filter(|(_, n)| worth_freshening(**n, 0.0))
             .map(|(t, n)| (*t, *n))
             .collect();
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `to_regclass` resolves the names by the search path, as the
+        // load's own statements did.
+        let names: Vec<String> = candidates.iter().map(|(t, _)| format!("('{t}')")).collect();
+        let before = sqlx::query(&format!(
+            "SELECT t.name, CAST(GREATEST(c.reltuples, 0) AS DOUBLE PRECISION) AS n \
+             FROM (VALUES {}) AS t(name) JOIN pg_class c ON c.oid = to_regclass(t.name)",
+            names.join(", ")
+        ))
+        .fetch_all(&mut *self.tx.tx)
+        .await?;
         let mut changed = Vec::new();
-        for (table, rows) in candidates {
-            // `to_regclass` resolves the name by the search path, as the
-            // load's own statements did.
-            let before: f64 = sqlx::query(&format!(
-                "SELECT CAST(GREATEST(reltuples, 0) AS DOUBLE PRECISION) AS n \
-                 FROM pg_class WHERE oid = to_regclass('{table}')"
-            ))
-            .fetch_one(&mut *self.tx.tx)
-            .await?
-            .try_get("n")?;
-            if worth_freshening(rows, before) {
-                changed.push(table);
+        for r in &before {
+            let name: &str = r.try_get("name")?;
+            if let Some(&(table, rows)) = candidates.iter().find(|(t, _)| *t == name) {
+                if worth_freshening(rows, r.try_get("n")?) {
+                    changed.push(table);
+                }
             }
         }
         Ok(changed)
