@@ -952,11 +952,6 @@ fn merge_facts(
     facts
 }
 
-/// PostgreSQL: the rows of a results table whose customer is gone (the
-/// table's alias is `t`; a condition on `t` may follow with `AND`).
-const WITHOUT_CUSTOMER: &str =
-    "t WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)";
-
 /// A PostgreSQL save by `COPY`, on owned data (see
 /// [`Store::save_analysis`]).
 struct CopyLoad {
@@ -1072,7 +1067,10 @@ impl CopyLoad {
             "DROP TABLE customer_analytics".to_owned(),
             // Stage changes just copied for customers deleted since the
             // ids were read: their deletion's trigger did not see them.
-            format!("DELETE FROM lifecycle_changes {WITHOUT_CUSTOMER} AND t.id > {last_change}"),
+            format!(
+                "DELETE FROM lifecycle_changes t WHERE t.id > {last_change} \
+                 AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)"
+            ),
             format!("ALTER TABLE {STAGING} RENAME TO customer_analytics"),
             // The key's index becomes the key, named as the migration
             // names it; the trigger on customers takes over from the
