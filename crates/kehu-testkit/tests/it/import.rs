@@ -14,6 +14,7 @@ on_both_engines!(
     a_file_with_bad_rows_is_reported_and_applies_nothing,
     a_good_file_applies_fully_with_contacts_and_orders,
     duplicates_against_the_database_are_refused,
+    a_customer_named_on_many_rows_is_one_customer,
 );
 
 fn csv(text: &str) -> Source {
@@ -239,5 +240,68 @@ async fn duplicates_against_the_database_are_refused(db: &TestDb) {
         import(&v, Kind::Customers, &file, ImportOptions::default(), &none)
             .await
             .is_err()
+    );
+}
+
+async fn a_customer_named_on_many_rows_is_one_customer(db: &TestDb) {
+    let store = db.store().await;
+    let org = org(&store).await;
+    let m = as_user(&store, &org.manager1);
+    let customers = csv("Customer Name,External ID,Owner\n\
+         Acme Trading,C-1,rep.b\n\
+         成都天府软件有限公司,C-2,rep.a\n");
+    let r = import(
+        &m,
+        Kind::Customers,
+        &customers,
+        ImportOptions::default(),
+        &none,
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.invalid_rows, r.applied), (0, 2), "{:?}", r.errors);
+    // More rows naming one customer in a batch of rows than the importer
+    // looks up at once: the name is in several of its lookups.
+    let mut orders = String::from("customer,customer_external_id,order_date,amount\n");
+    for n in 0..1_500 {
+        if n < 750 {
+            orders.push_str("成都天府软件有限公司,,2026-05-01,1\n");
+        } else {
+            orders.push_str(",C-1,2026-05-02,2\n");
+        }
+    }
+    let r = import(
+        &m,
+        Kind::Orders,
+        &csv(&orders),
+        ImportOptions::default(),
+        &none,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.invalid_rows, r.applied),
+        (0, 1_500),
+        "{:?}",
+        r.errors.first()
+    );
+    let all = m
+        .customers(
+            &CustomerFilter::default(),
+            CustomerSort::CreatedAt,
+            SortDir::Asc,
+            None,
+            10,
+        )
+        .await
+        .unwrap()
+        .items;
+    let counts: Vec<(&str, i64)> = all
+        .iter()
+        .map(|c| (c.name.as_str(), c.aggregates.order_count))
+        .collect();
+    assert_eq!(
+        counts,
+        [("Acme Trading", 750), ("成都天府软件有限公司", 750)]
     );
 }
