@@ -33,13 +33,36 @@ pub struct Line {
 
 /// Orders grouped by customer: customers in ascending id order, each
 /// customer's orders sorted by date.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct OrderBook {
     ids: Vec<i64>,
-    /// Customer `i` owns `lines[starts[i]..starts[i + 1]]`.
+    /// Customer `i` owns the lines `starts[i]..starts[i + 1]`, counted
+    /// across the parts.
     starts: Vec<usize>,
+    /// The lines. A book appended to this one keeps its lines where they
+    /// are, as a part of their own, instead of being copied after these (a
+    /// database's halves read side by side are 5M lines each). A
+    /// customer's lines lie in one part; only a book's single part may be
+    /// empty.
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+struct Part {
+    /// The book's number of its first line.
+    first: usize,
     lines: Vec<Line>,
 }
+
+/// Books are equal when they hold the same customers with the same
+/// lines, however their lines are stored.
+impl PartialEq for OrderBook {
+    fn eq(&self, other: &Self) -> bool {
+        self.ids == other.ids && self.iter().zip(other.iter()).all(|(a, b)| a.1 == b.1)
+    }
+}
+
+impl Eq for OrderBook {}
 
 impl Default for OrderBook {
     fn default() -> Self {
@@ -55,7 +78,10 @@ impl OrderBook {
         Self {
             ids: Vec::with_capacity(customers),
             starts,
-            lines: Vec::with_capacity(lines),
+            parts: vec![Part {
+                first: 0,
+                lines: Vec::with_capacity(lines),
+            }],
         }
     }
 
@@ -70,7 +96,7 @@ impl OrderBook {
                 book.close();
                 book.ids.push(o.customer_id);
             }
-            book.lines.push(Line {
+            book.last_lines().push(Line {
                 date: o.date,
                 amount_minor: o.amount_minor,
                 cost_minor: o.cost_minor,
@@ -90,9 +116,10 @@ impl OrderBook {
                 reason: "customers must come in ascending id order, each once".into(),
             });
         }
-        let from = self.lines.len();
-        self.lines.extend(lines);
-        let own = &mut self.lines[from..];
+        let all = self.last_lines();
+        let from = all.len();
+        all.extend(lines);
+        let own = &mut all[from..];
         if own.is_empty() {
             return Ok(());
         }
@@ -100,11 +127,12 @@ impl OrderBook {
             own.sort_by_key(|l| l.date);
         }
         self.ids.push(customer_id);
-        self.starts.push(self.lines.len());
+        self.starts.push(self.len());
         Ok(())
     }
 
     /// Appends the customers of `other`, whose ids must all be greater.
+    /// Their lines stay where `other` keeps them.
     pub fn append(&mut self, other: OrderBook) -> Result<()> {
         if let (Some(last), Some(first)) = (self.ids.last(), other.ids.first()) {
             if last >= first {
@@ -114,11 +142,21 @@ impl OrderBook {
                 });
             }
         }
-        let base = self.lines.len();
+        if other.is_empty() {
+            return Ok(());
+        }
+        if self.is_empty() {
+            *self = other;
+            return Ok(());
+        }
+        let base = self.len();
         self.ids.extend_from_slice(&other.ids);
         self.starts
             .extend(other.starts.iter().skip(1).map(|s| s + base));
-        self.lines.extend_from_slice(&other.lines);
+        self.parts.extend(other.parts.into_iter().map(|p| Part {
+            first: p.first + base,
+            lines: p.lines,
+        }));
         Ok(())
     }
 
@@ -128,11 +166,11 @@ impl OrderBook {
             return;
         }
         let old = std::mem::take(self);
-        let mut book = Self::with_capacity(old.ids.len(), old.lines.len());
+        let mut book = Self::with_capacity(old.ids.len(), old.len());
         for (id, lines) in old.iter().filter(|(id, _)| keep(*id)) {
             book.ids.push(id);
-            book.lines.extend_from_slice(lines);
-            book.starts.push(book.lines.len());
+            book.last_lines().extend_from_slice(lines);
+            book.starts.push(book.len());
         }
         *self = book;
     }
@@ -144,12 +182,12 @@ impl OrderBook {
 
     /// The number of orders.
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.parts.last().map_or(0, |p| p.first + p.lines.len())
     }
 
     /// Whether the book holds no order.
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.len() == 0
     }
 
     /// Each customer with its orders, by ascending id.
@@ -158,13 +196,34 @@ impl OrderBook {
     }
 
     fn lines_of(&self, i: usize) -> &[Line] {
-        &self.lines[self.starts[i]..self.starts[i + 1]]
+        let (start, end) = (self.starts[i], self.starts[i + 1]);
+        // Parts are few (one per half read): the last that starts at or
+        // before the customer's first line holds all of them.
+        let part = self
+            .parts
+            .iter()
+            .rev()
+            .find(|p| p.first <= start)
+            .unwrap_or(&self.parts[0]);
+        &part.lines[start - part.first..end - part.first]
+    }
+
+    /// The part new lines go to.
+    fn last_lines(&mut self) -> &mut Vec<Line> {
+        if self.parts.is_empty() {
+            self.parts.push(Part {
+                first: 0,
+                lines: Vec::new(),
+            });
+        }
+        let last = self.parts.len() - 1;
+        &mut self.parts[last].lines
     }
 
     /// Ends the customer [`OrderBook::from_orders`] was filling.
     fn close(&mut self) {
         if self.starts.len() == self.ids.len() {
-            self.starts.push(self.lines.len());
+            self.starts.push(self.len());
         }
     }
 }
@@ -442,6 +501,15 @@ mod tests {
         }
     }
 
+    fn order(customer_id: i64, date: &str, amount: i64) -> Order {
+        Order {
+            customer_id,
+            date: d(date),
+            amount_minor: amount,
+            cost_minor: None,
+        }
+    }
+
     #[test]
     fn a_book_takes_customers_in_ascending_order_only() {
         let mut book = OrderBook::with_capacity(2, 4);
@@ -460,6 +528,20 @@ mod tests {
         book.append(later).unwrap();
         assert_eq!(book.customers(), &[3, 9]);
         assert_eq!(book.len(), 3);
+        let lines: Vec<(i64, Vec<i64>)> = book
+            .iter()
+            .map(|(id, l)| (id, l.iter().map(|l| l.amount_minor).collect()))
+            .collect();
+        assert_eq!(lines, [(3, vec![7, 5]), (9, vec![1])]);
+        book.push(10, [line("2024-03-01", 4)]).unwrap();
+        let whole = OrderBook::from_orders(&[
+            order(3, "2024-02-01", 5),
+            order(10, "2024-03-01", 4),
+            order(3, "2024-01-01", 7),
+            order(9, "2024-01-01", 1),
+        ]);
+        assert_eq!(book, whole, "appended parts read as one book");
+        book.retain(|id| id != 10);
         book.retain(|id| id != 3);
         assert_eq!(book.customers(), &[9]);
         assert_eq!(book.len(), 1);

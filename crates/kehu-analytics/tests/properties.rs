@@ -355,6 +355,16 @@ fn check_profiles(
     let mut reversed = orders.to_vec();
     reversed.reverse();
     let got = profiles(&OrderBook::from_orders(&reversed), &periods).unwrap();
+    // The same book read in two halves by id and appended, as a database
+    // read hands it over.
+    let pivot = orders.iter().map(|o| o.customer_id).sum::<i64>() / orders.len().max(1) as i64;
+    let (low, high): (Vec<Order>, Vec<Order>) = reversed
+        .iter()
+        .cloned()
+        .partition(|o| o.customer_id <= pivot);
+    let mut halves = OrderBook::from_orders(&low);
+    halves.append(OrderBook::from_orders(&high)).unwrap();
+    prop_assert_eq!(&profiles(&halves, &periods).unwrap(), &got);
     prop_assert_eq!(&got.window, &summarize_orders(orders, &window).unwrap());
     let config = ValueGroupConfig::default();
     prop_assert_eq!(
