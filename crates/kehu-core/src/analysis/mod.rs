@@ -23,7 +23,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use kehu_analytics::clv::{self, ClvConfig, ClvModels, TimeUnit};
-use kehu_analytics::lifecycle::{self, LifecycleConfig, LifecycleInput, StageState};
+use kehu_analytics::lifecycle::{
+    self, LifecycleConfig, LifecycleInput, LifecycleStage, StageReason, StageState,
+};
 use kehu_analytics::pyramid::{self, PyramidAnalysis, PyramidBasis, PyramidConfig};
 use kehu_analytics::rfm::{self, RfmBreakpoints, RfmConfig, RfmGrid, RfmSegment};
 use kehu_analytics::selection::{self, Distribution, Indicator, Normalization, SelectionConfig};
@@ -407,10 +409,19 @@ pub fn compute(
     steps.mark("per-customer measures");
     // The CLV models on a thread of their own, beside the other models
     // (which leave a core idle most of the time).
-    let (models, clv) = std::thread::scope(|scope| {
+    let (models, clv, mut results) = std::thread::scope(|scope| {
         let clv = scope.spawn(|| {
             let pinned = inputs.pins.map(|p| p.clv);
             fit_and_predict(&clv_inputs, pinned, inputs.warm_start, &config.clv)
+        });
+        // The million result rows are fresh memory, and the kernel's work
+        // of handing it over is a good part of their cost: a thread of its
+        // own lays them out while the models run.
+        let blank = scope.spawn(|| {
+            customers
+                .iter()
+                .map(|&id| blank_result(id, computed_at, as_of))
+                .collect::<Vec<CustomerResult>>()
         });
         let models = value_models(
             inputs,
@@ -424,7 +435,10 @@ pub fn compute(
         let clv = clv
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (models, clv)
+        let results = blank
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (models, clv, results)
     });
     let ValueModels {
         rfm,
@@ -437,38 +451,6 @@ pub fn compute(
 
     let (clv_models, clv_error, predictions) = clv?;
     steps.mark("clv models");
-    // Dense per-customer slots.
-    let mut results: Vec<CustomerResult> = customers
-        .iter()
-        .zip(&stages)
-        .map(|(&id, st)| CustomerAnalytics {
-            customer_id: CustomerId(id),
-            computed_at,
-            as_of,
-            recency_days: None,
-            frequency: None,
-            monetary_minor: None,
-            r_score: None,
-            f_score: None,
-            m_score: None,
-            rfm_segment: None,
-            revenue_minor: 0,
-            profit_minor: 0,
-            pyramid_layer: None,
-            value_group: ValueGroup::A.key().into(),
-            lifecycle_stage: st.stage.key().into(),
-            lifecycle_since: as_of,
-            lifecycle_reason: st.reason.key().into(),
-            value_score: None,
-            capability_score: None,
-            selection_quadrant: None,
-            selection_explanation: None,
-            probability_alive: None,
-            expected_purchases: None,
-            expected_order_value_minor: None,
-            clv_minor: None,
-        })
-        .collect();
     // Every id below comes from the orders, all checked against the list.
     for s in &summaries {
         let Some(r) = index(s.customer_id).map(|i| &mut results[i]) else {
@@ -535,6 +517,8 @@ pub fn compute(
         while stored.next_if(|(s, _)| *s < id).is_some() {}
         let previous = stored.next_if(|(s, _)| *s == id).map(|(_, p)| *p);
         let (state, change) = lifecycle::advance(id, previous, st.stage, as_of);
+        r.lifecycle_stage = st.stage.key().into();
+        r.lifecycle_reason = st.reason.key().into();
         r.lifecycle_since = state.since;
         lifecycle_counts[st.stage as usize] += 1;
         if let Some(c) = change {
@@ -740,6 +724,38 @@ pub fn compute(
         clv_inputs,
         pins,
     })
+}
+
+/// A customer's result row before the models fill it in: no purchase in
+/// the window, group A, in acquisition since the as-of day.
+fn blank_result(id: i64, computed_at: DateTime<Utc>, as_of: NaiveDate) -> CustomerResult {
+    CustomerAnalytics {
+        customer_id: CustomerId(id),
+        computed_at,
+        as_of,
+        recency_days: None,
+        frequency: None,
+        monetary_minor: None,
+        r_score: None,
+        f_score: None,
+        m_score: None,
+        rfm_segment: None,
+        revenue_minor: 0,
+        profit_minor: 0,
+        pyramid_layer: None,
+        value_group: ValueGroup::A.key().into(),
+        lifecycle_stage: LifecycleStage::Acquisition.key().into(),
+        lifecycle_since: as_of,
+        lifecycle_reason: StageReason::NoPurchase.key().into(),
+        value_score: None,
+        capability_score: None,
+        selection_quadrant: None,
+        selection_explanation: None,
+        probability_alive: None,
+        expected_purchases: None,
+        expected_order_value_minor: None,
+        clv_minor: None,
+    }
 }
 
 /// RFM, the two pyramids, the A–E groups and their migration, and every

@@ -188,15 +188,19 @@ async fn a_run_stores_every_customers_results_within_scope(db: &TestDb) {
     // The one-time buyer of 2025-05-15 has no purchase in the window.
     let o = a.customer_analytics(once.id).await.unwrap().unwrap();
     assert_eq!((o.frequency, o.rfm_segment.as_deref()), (None, None));
-    assert_eq!(o.lifecycle_stage, "departed");
+    assert_eq!(
+        (o.lifecycle_stage.as_ref(), o.lifecycle_reason.as_ref()),
+        ("departed", "no_purchase_in_window")
+    );
     let p = a.customer_analytics(prospect.id).await.unwrap().unwrap();
     assert_eq!(
         (
             p.lifecycle_stage.as_ref(),
+            p.lifecycle_reason.as_ref(),
             p.value_group.as_ref(),
             p.revenue_minor
         ),
-        ("acquisition", "a", 0)
+        ("acquisition", "no_purchase", "a", 0)
     );
 
     // Out of scope is not found, as everywhere.
