@@ -149,7 +149,7 @@ impl Store {
                  ORDER BY customer_id"
             );
             tokio::spawn(async move {
-                native::scan(&native, sql, BookScan::new(up_to), BookScan::add).await
+                native::scan_part(&native, sql, BookScan::new(up_to), BookScan::add).await
             })
         };
         let first = half(format!("customer_id <= {}", last / 2));
