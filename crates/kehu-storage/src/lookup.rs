@@ -9,6 +9,16 @@ use crate::Scoped;
 
 const CHUNK: usize = 500;
 
+/// Each key once, in order. Keys are looked up `CHUNK` per query: a key
+/// repeated in two chunks would otherwise come back twice, and one
+/// customer named on many rows would look like several.
+fn distinct<T: Ord + Clone>(keys: &[T]) -> Vec<T> {
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 impl Scoped<'_> {
     /// Visible customers by external id: (external id, customer).
     pub async fn customers_by_external_id(
@@ -33,7 +43,7 @@ impl Scoped<'_> {
     ) -> StoreResult<Vec<(String, CustomerId)>> {
         let mut out = Vec::new();
         let mut conn = self.store.pool().acquire().await?;
-        for chunk in keys.chunks(CHUNK) {
+        for chunk in distinct(keys).chunks(CHUNK) {
             let mut sql = Sql::new(&format!(
                 "SELECT c.{column} AS k, c.id FROM customers c WHERE c.{column} IN ("
             ));
@@ -53,7 +63,7 @@ impl Scoped<'_> {
     ) -> StoreResult<Vec<(CustomerId, String, ContactId)>> {
         let mut out = Vec::new();
         let mut conn = self.store.pool().acquire().await?;
-        for chunk in customers.chunks(CHUNK) {
+        for chunk in distinct(customers).chunks(CHUNK) {
             let mut sql = Sql::for_conn(
                 "SELECT x.customer_id, x.name, x.id FROM contacts x JOIN customers c ON c.id = x.customer_id \
                  WHERE x.customer_id IN (",
@@ -89,7 +99,7 @@ impl crate::Store {
     ) -> StoreResult<Vec<(String, Option<String>, CustomerId)>> {
         let mut out = Vec::new();
         let mut conn = self.pool().acquire().await?;
-        for chunk in keys.chunks(CHUNK) {
+        for chunk in distinct(keys).chunks(CHUNK) {
             let mut sql =
                 Sql::new("SELECT name_key, mobile, id FROM customers WHERE name_key IN (");
             sql.bind_list(chunk.iter().map(String::as_str)).push(")");
@@ -125,7 +135,7 @@ impl crate::Store {
             "id"
         };
         let mut conn = self.pool().acquire().await?;
-        for chunk in keys.chunks(CHUNK) {
+        for chunk in distinct(keys).chunks(CHUNK) {
             let mut sql = Sql::new(&format!(
                 "SELECT {column} AS k, {id} AS id FROM {table} WHERE {column} IN ("
             ));

@@ -11,7 +11,7 @@
 pub mod mapping;
 pub mod read;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use kehu_domain::inputs::{
     AmountInput, ContactDraft, ContactInput, CustomerDraft, CustomerInput, OrderDraft, OrderInput,
@@ -576,19 +576,15 @@ async fn prepare_children(
 ) -> Result<Vec<Prepared1>, StoreError> {
     // Resolve customer references in two batch lookups.
     let maps: Vec<HashMap<&str, &str>> = rows.iter().map(|r| cols.row(&r.cells)).collect();
-    // Each reference once: a customer named on many rows would otherwise
-    // come back once per lookup batch naming it, and look like several.
-    let ext: BTreeSet<String> = maps
+    let ext: Vec<String> = maps
         .iter()
         .filter_map(|m| m.get("customer_external_id").map(|s| (*s).to_owned()))
         .collect();
-    let names: BTreeSet<String> = maps
+    let names: Vec<String> = maps
         .iter()
         .filter(|m| !m.contains_key("customer_external_id"))
         .filter_map(|m| m.get("customer").map(|s| (*s).to_owned()))
         .collect();
-    let (ext, names): (Vec<String>, Vec<String>) =
-        (ext.into_iter().collect(), names.into_iter().collect());
     let by_ext: HashMap<String, CustomerId> = scoped
         .customers_by_external_id(&ext)
         .await?
