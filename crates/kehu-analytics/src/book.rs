@@ -202,20 +202,13 @@ impl OrderBook {
         let part = self
             .parts
             .iter()
-            .rev()
-            .find(|p| p.first <= start)
+            .rfind(|p| p.first <= start)
             .unwrap_or(&self.parts[0]);
         &part.lines[start - part.first..end - part.first]
     }
 
-    /// The part new lines go to.
+    /// The part new lines go to (a book always has one).
     fn last_lines(&mut self) -> &mut Vec<Line> {
-        if self.parts.is_empty() {
-            self.parts.push(Part {
-                first: 0,
-                lines: Vec::new(),
-            });
-        }
         let last = self.parts.len() - 1;
         &mut self.parts[last].lines
     }
