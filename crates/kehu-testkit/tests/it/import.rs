@@ -26,6 +26,14 @@ fn csv(text: &str) -> Source {
 
 fn none(_: u64, _: u8) {}
 
+/// Imports `text` as `kind` and checks that all its `rows` applied.
+async fn applies_fully(user: &kehu_storage::Scoped<'_>, kind: Kind, text: &str, rows: u64) {
+    let r = import(user, kind, &csv(text), ImportOptions::default(), &none)
+        .await
+        .unwrap();
+    assert_eq!((r.invalid_rows, r.applied), (0, rows), "{:?}", r.errors);
+}
+
 async fn count(s: &kehu_storage::Scoped<'_>) -> usize {
     s.customers(
         &CustomerFilter::default(),
@@ -119,42 +127,21 @@ async fn a_good_file_applies_fully_with_contacts_and_orders(db: &TestDb) {
     let store = db.store().await;
     let org = org(&store).await;
     let m = as_user(&store, &org.manager1);
-    let customers = csv("Customer Name,Mobile,External ID,Owner,Classification\n\
+    let customers = "Customer Name,Mobile,External ID,Owner,Classification\n\
          Acme Trading,13900000001,C-1,rep.b,target\n\
          成都天府软件有限公司,13900000002,C-2,rep.a,目标客户\n\
-         Beta Supplies,13900000003,C-3,rep.b,target\n");
-    let r = import(
-        &m,
-        Kind::Customers,
-        &customers,
-        ImportOptions::default(),
-        &none,
-    )
-    .await
-    .unwrap();
-    assert_eq!((r.invalid_rows, r.applied), (0, 3), "{:?}", r.errors);
-    let contacts = csv("客户编号,姓名,职位,上级,预算权限,关键决策人,亲密度,手机\n\
+         Beta Supplies,13900000003,C-3,rep.b,target\n";
+    applies_fully(&m, Kind::Customers, customers, 3).await;
+    let contacts = "客户编号,姓名,职位,上级,预算权限,关键决策人,亲密度,手机\n\
          C-2,周总,总经理,,最终拍板,是,一般,13500000001\n\
-         C-2,李工,技术总监,周总,有影响,否,初步接触,\n");
-    let r = import(
-        &m,
-        Kind::Contacts,
-        &contacts,
-        ImportOptions::default(),
-        &none,
-    )
-    .await
-    .unwrap();
-    assert_eq!((r.invalid_rows, r.applied), (0, 2), "{:?}", r.errors);
-    let orders = csv("客户名称,订单号,下单日期,金额,成本,订单状态\n\
+         C-2,李工,技术总监,周总,有影响,否,初步接触,\n";
+    applies_fully(&m, Kind::Contacts, contacts, 2).await;
+    let orders = "客户名称,订单号,下单日期,金额,成本,订单状态\n\
          成都天府软件有限公司,SO-1,2026/3/5,\"1,000.50\",600,已完成\n\
          成都天府软件有限公司,SO-2,2026年4月1日,¥200,,已取消\n\
          Acme Trading,SO-3,2026-05-01,99.9,,\n\
-         Beta Supplies,SO-4,2026-05-02,50,,已取消\n");
-    let r = import(&m, Kind::Orders, &orders, ImportOptions::default(), &none)
-        .await
-        .unwrap();
-    assert_eq!((r.invalid_rows, r.applied), (0, 4), "{:?}", r.errors);
+         Beta Supplies,SO-4,2026-05-02,50,,已取消\n";
+    applies_fully(&m, Kind::Orders, orders, 4).await;
 
     let a = as_user(&store, &org.rep_a);
     let f = CustomerFilter {
@@ -247,19 +234,10 @@ async fn a_customer_named_on_many_rows_is_one_customer(db: &TestDb) {
     let store = db.store().await;
     let org = org(&store).await;
     let m = as_user(&store, &org.manager1);
-    let customers = csv("Customer Name,External ID,Owner\n\
+    let customers = "Customer Name,External ID,Owner\n\
          Acme Trading,C-1,rep.b\n\
-         成都天府软件有限公司,C-2,rep.a\n");
-    let r = import(
-        &m,
-        Kind::Customers,
-        &customers,
-        ImportOptions::default(),
-        &none,
-    )
-    .await
-    .unwrap();
-    assert_eq!((r.invalid_rows, r.applied), (0, 2), "{:?}", r.errors);
+         成都天府软件有限公司,C-2,rep.a\n";
+    applies_fully(&m, Kind::Customers, customers, 2).await;
     // More rows naming one customer in a batch of rows than the importer
     // looks up at once: the name is in several of its lookups.
     let mut orders = String::from("customer,customer_external_id,order_date,amount\n");
@@ -270,21 +248,7 @@ async fn a_customer_named_on_many_rows_is_one_customer(db: &TestDb) {
             orders.push_str(",C-1,2026-05-02,2\n");
         }
     }
-    let r = import(
-        &m,
-        Kind::Orders,
-        &csv(&orders),
-        ImportOptions::default(),
-        &none,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        (r.invalid_rows, r.applied),
-        (0, 1_500),
-        "{:?}",
-        r.errors.first()
-    );
+    applies_fully(&m, Kind::Orders, &orders, 1_500).await;
     let all = m
         .customers(
             &CustomerFilter::default(),
